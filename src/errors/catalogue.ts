@@ -1,0 +1,66 @@
+/**
+ * The error catalogue: every condition linkgate reports has one stable code here.
+ *
+ * A code is a contract. It is the `code` of thrown errors and of parser results, the `reason`
+ * in connection logs, and the `reason` label in Prometheus metrics. Codes are never renamed or
+ * reused; new conditions get new codes. The text is a one-line summary for documentation and
+ * default messages; error instances carry a specific message as well.
+ */
+export const ERROR_CATALOGUE = {
+  // PROXY protocol: either version
+  PP_MISSING_HEADER: "the connection does not start with a PROXY protocol header",
+  PP_VERSION_NOT_ALLOWED: "the PROXY protocol version is not accepted here",
+  PP_INCOMPLETE: "the input ended before the PROXY protocol header was complete",
+  PP_BAD_OPTION: "a PROXY protocol decoder option is out of range",
+
+  // PROXY protocol v1 (text)
+  PP1_BAD_SIGNATURE: 'a v1 header must start with "PROXY "',
+  PP1_NO_CRLF: "no CRLF within the first 107 bytes of a PROXY v1 line",
+  PP1_BAD_LINE_ENDING: "a v1 line must end with CRLF; a bare CR or LF is invalid",
+  PP1_BAD_PROTOCOL: "the v1 protocol must be TCP4, TCP6 or UNKNOWN",
+  PP1_BAD_SEPARATOR: "v1 fields must be separated by exactly one space",
+  PP1_BAD_FIELD_COUNT: "a v1 TCP4/TCP6 line has exactly four fields after the protocol",
+  PP1_BAD_ADDRESS: "a v1 address is not a valid address of the line's protocol",
+  PP1_BAD_PORT: "a v1 port must be a decimal number from 0 to 65535 without leading zeros",
+
+  // PROXY protocol v2 (binary)
+  PP2_BAD_SIGNATURE: "the 12-byte PROXY v2 signature does not match",
+  PP2_BAD_VERSION: "the PROXY v2 version nibble must be 2",
+  PP2_BAD_COMMAND: "the PROXY v2 command must be LOCAL (0) or PROXY (1)",
+  PP2_BAD_FAMILY: "the PROXY v2 family byte is not one of the seven defined values",
+  PP2_HEADER_TOO_LARGE: "the PROXY v2 header is larger than the configured cap",
+  PP2_ADDRESS_TRUNCATED: "the PROXY v2 length is smaller than the address block of its family",
+  PP2_TLV_LEFTOVER: "bytes are left after the last TLV that cannot hold a TLV header",
+  PP2_TLV_OVERRUN: "a TLV declares more bytes than the header has left",
+  PP2_TLV_TOO_LARGE: "a TLV value is larger than its cap",
+  PP2_DUPLICATE_TLV: "a TLV that may appear once appears more than once",
+  PP2_BAD_CRC32C: "the CRC32C TLV does not match the header",
+  PP2_BAD_CRC32C_LENGTH: "the CRC32C TLV value must be exactly 4 bytes",
+  PP2_BAD_AUTHORITY: "the AUTHORITY TLV must be a non-empty UTF-8 host name",
+  PP2_BAD_NETNS: "the NETNS TLV must be non-empty US-ASCII",
+  PP2_BAD_SSL_TLV: "the SSL TLV is shorter than 5 bytes or its sub-TLVs do not tile it",
+  PP2_DUPLICATE_IDENTITY: "more than one cloud Private Link identity TLV in one header",
+  PP2_BAD_AWS_VPCE_ID: "the AWS VPC endpoint TLV does not hold a vpce- identifier",
+  PP2_BAD_AZURE_LINKID: "the Azure LINKID TLV must be subtype 0x01 and a 4-byte LINKID",
+  PP2_BAD_GCP_PSC_ID: "the GCP PSC connection ID TLV must be exactly 8 bytes",
+
+  // Building headers (encoder, CLI)
+  PP_ENCODE_BAD_ADDRESS: "an address to encode is not valid for the chosen family",
+  PP_ENCODE_BAD_PORT: "a port to encode must be an integer from 0 to 65535",
+  PP_ENCODE_BAD_TLV: "a TLV to encode is invalid",
+  PP_ENCODE_TOO_LARGE: "the encoded header would exceed 65551 bytes",
+  PP_ENCODE_BAD_IDENTITY: "a Private Link identity to encode is invalid",
+
+  // Identities as written in configuration and on the command line
+  LINK_BAD_IDENTITY: 'an identity must be written "aws:vpce-…", "azure:<uint32>" or "gcp:<uint64>"',
+
+  // Command line
+  CLI_BAD_INPUT: "the command-line input could not be read",
+  CLI_USAGE: "the command line is not valid",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOGUE, value);
+}

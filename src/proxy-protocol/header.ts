@@ -1,0 +1,326 @@
+/**
+ * A decoded PROXY protocol header.
+ *
+ * Decoding validates everything up front (structure, TLV tiling, caps, CRC32C, identity) but
+ * materialises strings and TLV objects only when they are read: a gateway that needs the
+ * identity and the numeric source address pays for nothing else. The header keeps a view of the
+ * bytes it was decoded from, so those bytes must not be modified while the header is in use
+ * (sockets never reuse the buffers they emit; the decoder's own buffer is never reused).
+ */
+import { formatIPv4, formatIPv6 } from "../ip/address.js";
+import {
+  type Command,
+  type Family,
+  familyOf,
+  SSL_CLIENT,
+  SSL_SUB,
+  sslSubTlvName,
+  type Transport,
+  tlvName,
+  transportOf,
+} from "./constants.js";
+import type { LinkIdentity } from "./identity.js";
+
+export interface SocketAddress {
+  /** Dotted quad, RFC 5952 IPv6, or a UNIX socket path. */
+  readonly address: string;
+  /** TCP/UDP port; null for UNIX sockets. */
+  readonly port: number | null;
+}
+
+export interface Tlv {
+  readonly type: number;
+  /** Registered name ("AUTHORITY", "AWS", ...) or the type in hex ("0xf1"). */
+  readonly name: string;
+  /** The raw value bytes (a view of the header). */
+  readonly value: Buffer;
+}
+
+export interface SslSubTlv {
+  readonly type: number;
+  readonly name: string;
+  readonly value: Buffer;
+}
+
+export interface SslInfo {
+  /** The raw client bit field. */
+  readonly client: number;
+  /** PP2_CLIENT_SSL: the client connected over SSL/TLS. */
+  readonly clientSsl: boolean;
+  /** PP2_CLIENT_CERT_CONN: the client presented a certificate on this connection. */
+  readonly certInConnection: boolean;
+  /** PP2_CLIENT_CERT_SESS: the client presented a certificate at least once in the session. */
+  readonly certInSession: boolean;
+  /** 0 when the client presented a certificate that verified. */
+  readonly verify: number;
+  readonly version: string | null;
+  readonly cn: string | null;
+  readonly cipher: string | null;
+  readonly sigAlg: string | null;
+  readonly keyAlg: string | null;
+  readonly group: string | null;
+  readonly sigScheme: string | null;
+  readonly clientCert: Buffer | null;
+  readonly subTlvs: readonly SslSubTlv[];
+}
+
+const EMPTY = Buffer.alloc(0);
+const NO_TLVS: readonly Tlv[] = Object.freeze([]);
+
+/**
+ * @internal Scratch record the parsers fill and `ProxyHeader` copies, so that one parse
+ * allocates one object. TLV offsets are absolute offsets of the TLV's type byte, -1 if absent.
+ */
+export class HeaderFields {
+  version: 1 | 2 = 2;
+  command: Command = "proxy";
+  famByte = 0;
+  buf: Buffer = EMPTY;
+  start = 0;
+  length = 0;
+  /** Absolute offset of the first TLV; -1 when the TLV area was not parsed (opaque LOCAL). */
+  tlvStart = -1;
+  alpn = -1;
+  authority = -1;
+  uniqueId = -1;
+  ssl = -1;
+  netns = -1;
+  link: LinkIdentity | null = null;
+  crc = false;
+  v1Source: SocketAddress | null = null;
+  v1Destination: SocketAddress | null = null;
+
+  reset(version: 1 | 2, buf: Buffer, start: number, length: number): this {
+    this.version = version;
+    this.command = "proxy";
+    this.famByte = 0;
+    this.buf = buf;
+    this.start = start;
+    this.length = length;
+    this.tlvStart = -1;
+    this.alpn = -1;
+    this.authority = -1;
+    this.uniqueId = -1;
+    this.ssl = -1;
+    this.netns = -1;
+    this.link = null;
+    this.crc = false;
+    this.v1Source = null;
+    this.v1Destination = null;
+    return this;
+  }
+
+  /** Drops the reference to the input so the scratch record does not keep it alive. */
+  release(): void {
+    this.buf = EMPTY;
+    this.v1Source = null;
+    this.v1Destination = null;
+    this.link = null;
+  }
+}
+
+export class ProxyHeader {
+  /** 1 (text) or 2 (binary). */
+  readonly version: 1 | 2;
+  /** "proxy", or "local" for a connection the proxy itself made (health checks). */
+  readonly command: Command;
+  /** Address family; for LOCAL headers, what the family byte said (no addresses are read). */
+  readonly family: Family;
+  readonly transport: Transport;
+  /** Bytes the header occupies at the start of the stream. */
+  readonly headerLength: number;
+  /** The cloud Private Link identity, or null (none, or a LOCAL header). */
+  readonly link: LinkIdentity | null;
+  /** "valid" when a CRC32C TLV was present and matched; "absent" when there was none. */
+  readonly crc32c: "valid" | "absent";
+
+  readonly #famByte: number;
+  // Where the header lives: buf[start, start + headerLength).
+  readonly #buf: Buffer;
+  readonly #start: number;
+  readonly #tlvStart: number;
+  readonly #alpn: number;
+  readonly #authority: number;
+  readonly #uniqueId: number;
+  readonly #ssl: number;
+  readonly #netns: number;
+  #source: SocketAddress | null | undefined;
+  #destination: SocketAddress | null | undefined;
+  #tlvs: readonly Tlv[] | undefined;
+
+  /** @internal Built by the decoder from its scratch record; not part of the public API. */
+  constructor(f: HeaderFields) {
+    this.version = f.version;
+    this.command = f.command;
+    this.family = familyOf(f.famByte);
+    this.transport = transportOf(f.famByte);
+    this.headerLength = f.length;
+    this.link = f.link;
+    this.crc32c = f.crc ? "valid" : "absent";
+    this.#famByte = f.famByte;
+    this.#buf = f.buf;
+    this.#start = f.start;
+    this.#tlvStart = f.tlvStart;
+    this.#alpn = f.alpn;
+    this.#authority = f.authority;
+    this.#uniqueId = f.uniqueId;
+    this.#ssl = f.ssl;
+    this.#netns = f.netns;
+    if (f.version === 1) {
+      this.#source = f.v1Source;
+      this.#destination = f.v1Destination;
+    }
+  }
+
+  /** Whether the header carries real addresses (PROXY command with an IP or UNIX family). */
+  get hasAddresses(): boolean {
+    return (
+      this.command === "proxy" && (this.version === 1 ? this.#source !== null : this.#famByte !== 0)
+    );
+  }
+
+  /** The original client address, or null (LOCAL, UNSPEC, v1 UNKNOWN). */
+  get source(): SocketAddress | null {
+    if (this.#source === undefined) this.#source = this.#address(0);
+    return this.#source;
+  }
+
+  /** The address the client connected to, or null (LOCAL, UNSPEC, v1 UNKNOWN). */
+  get destination(): SocketAddress | null {
+    if (this.#destination === undefined) this.#destination = this.#address(1);
+    return this.#destination;
+  }
+
+  #address(which: 0 | 1): SocketAddress | null {
+    if (!this.hasAddresses) return null;
+    const b = this.#buf;
+    const a = this.#start + 16;
+    switch (this.#famByte) {
+      case 0x11:
+      case 0x12:
+        return { address: formatIPv4(b, a + 4 * which), port: b.readUInt16BE(a + 8 + 2 * which) };
+      case 0x21:
+      case 0x22:
+        return {
+          address: formatIPv6(b, a + 16 * which),
+          port: b.readUInt16BE(a + 32 + 2 * which),
+        };
+      default: {
+        // UNIX: 108-byte sun_path, NUL-terminated unless it fills the field.
+        const p = a + 108 * which;
+        let end = p;
+        while (end < p + 108 && b[end] !== 0) end++;
+        return { address: b.toString("utf8", p, end), port: null };
+      }
+    }
+  }
+
+  /**
+   * Copies the v2 source IP into `out` (4 or 16 bytes) and returns 4 or 6; returns 0 when there
+   * is no binary IP source (v1, LOCAL, UNSPEC, UNIX). For policy checks without strings.
+   */
+  sourceIp(out: Uint8Array): 0 | 4 | 6 {
+    if (this.version === 1 || this.command !== "proxy") return 0;
+    const a = this.#start + 16;
+    const fam = this.#famByte >> 4;
+    if (fam === 1) {
+      for (let i = 0; i < 4; i++) out[i] = this.#buf[a + i];
+      return 4;
+    }
+    if (fam === 2) {
+      for (let i = 0; i < 16; i++) out[i] = this.#buf[a + i];
+      return 6;
+    }
+    return 0;
+  }
+
+  /** Every TLV in header order (empty for v1 and for an opaque LOCAL block). */
+  get tlvs(): readonly Tlv[] {
+    if (this.#tlvs === undefined) this.#tlvs = this.#decodeTlvs();
+    return this.#tlvs;
+  }
+
+  #decodeTlvs(): readonly Tlv[] {
+    if (this.#tlvStart < 0) return NO_TLVS;
+    const b = this.#buf;
+    const end = this.#start + this.headerLength;
+    const out: Tlv[] = [];
+    for (let p = this.#tlvStart; p < end; ) {
+      const type = b[p];
+      const len = b.readUInt16BE(p + 1);
+      out.push({ type, name: tlvName(type), value: b.subarray(p + 3, p + 3 + len) });
+      p += 3 + len;
+    }
+    return Object.freeze(out);
+  }
+
+  #value(at: number): Buffer | null {
+    if (at < 0) return null;
+    const len = this.#buf.readUInt16BE(at + 1);
+    return this.#buf.subarray(at + 3, at + 3 + len);
+  }
+
+  /** AUTHORITY TLV (the host name the client asked for, usually the SNI), or null. */
+  get authority(): string | null {
+    return this.#value(this.#authority)?.toString("utf8") ?? null;
+  }
+
+  /** ALPN TLV as text (e.g. "h2"), or null. */
+  get alpn(): string | null {
+    return this.#value(this.#alpn)?.toString("latin1") ?? null;
+  }
+
+  /** UNIQUE_ID TLV bytes, or null. */
+  get uniqueId(): Buffer | null {
+    return this.#value(this.#uniqueId);
+  }
+
+  /** NETNS TLV (network namespace name), or null. */
+  get netns(): string | null {
+    return this.#value(this.#netns)?.toString("latin1") ?? null;
+  }
+
+  /** SSL TLV with its sub-TLVs, or null. */
+  get ssl(): SslInfo | null {
+    const v = this.#value(this.#ssl);
+    return v === null ? null : decodeSsl(v);
+  }
+
+  /** The exact header bytes (a view). */
+  get bytes(): Buffer {
+    return this.#buf.subarray(this.#start, this.#start + this.headerLength);
+  }
+}
+
+/** Decodes a validated SSL TLV value (5-byte prefix, then sub-TLVs tiling the rest). */
+export function decodeSsl(v: Buffer): SslInfo {
+  const client = v[0];
+  const subTlvs: SslSubTlv[] = [];
+  const text: Record<number, string> = {};
+  let clientCert: Buffer | null = null;
+  for (let p = 5; p < v.length; ) {
+    const type = v[p];
+    const len = v.readUInt16BE(p + 1);
+    const value = v.subarray(p + 3, p + 3 + len);
+    subTlvs.push({ type, name: sslSubTlvName(type), value });
+    if (type === SSL_SUB.CLIENT_CERT) clientCert ??= value;
+    else if (text[type] === undefined) text[type] = value.toString("utf8");
+    p += 3 + len;
+  }
+  return {
+    client,
+    clientSsl: (client & SSL_CLIENT.SSL) !== 0,
+    certInConnection: (client & SSL_CLIENT.CERT_CONN) !== 0,
+    certInSession: (client & SSL_CLIENT.CERT_SESS) !== 0,
+    verify: v.readUInt32BE(1),
+    version: text[SSL_SUB.VERSION] ?? null,
+    cn: text[SSL_SUB.CN] ?? null,
+    cipher: text[SSL_SUB.CIPHER] ?? null,
+    sigAlg: text[SSL_SUB.SIG_ALG] ?? null,
+    keyAlg: text[SSL_SUB.KEY_ALG] ?? null,
+    group: text[SSL_SUB.GROUP] ?? null,
+    sigScheme: text[SSL_SUB.SIG_SCHEME] ?? null,
+    clientCert,
+    subTlvs,
+  };
+}

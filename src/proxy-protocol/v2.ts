@@ -1,0 +1,283 @@
+/**
+ * PROXY protocol v2: the binary header (spec section 2.2) and its TLVs.
+ *
+ * The caller (the decoder) has checked the signature, version, command, family, the size cap
+ * and, for PROXY, that `len` covers the address block. This module walks the TLVs, which must
+ * tile the rest of the header exactly, enforces per-TLV caps, decodes the cloud identity and
+ * verifies the CRC32C.
+ */
+import { isUtf8 } from "node:buffer";
+import { type ErrorCode, ParseError } from "../errors/index.js";
+import {
+  ADDRESS_BLOCK_LENGTH,
+  AWS_SUBTYPE_VPCE_ID,
+  AZURE_SUBTYPE_LINKID,
+  TLV,
+} from "./constants.js";
+import { crc32cWithHole } from "./crc32c.js";
+import { HeaderFields, ProxyHeader } from "./header.js";
+import { awsIdentity, azureIdentity, gcpIdentity, isValidVpceId } from "./identity.js";
+import type { ResolvedOptions } from "./options.js";
+
+const fields = new HeaderFields();
+
+function hex(n: number, width: number): string {
+  return `0x${n.toString(16).padStart(width, "0")}`;
+}
+
+/** Builds the failure and drops the scratch record's reference to the input. */
+function fail(code: ErrorCode, message: string, offset: number): ParseError {
+  fields.release();
+  return new ParseError(code, message, offset);
+}
+
+/** Parses the complete, pre-checked v2 header at buf[start, start + length). */
+export function parseV2(
+  buf: Buffer,
+  start: number,
+  length: number,
+  o: ResolvedOptions,
+): ProxyHeader | ParseError {
+  const f = fields.reset(2, buf, start, length);
+  const fam = buf[start + 13];
+  f.famByte = fam;
+  const end = start + length;
+  if ((buf[start + 12] & 0x0f) === 0) {
+    f.command = "local";
+    const err = parseLocalBlock(f, buf, start, end, fam);
+    if (err !== null) return err;
+  } else {
+    const err = walkTlvs(f, buf, start + 16 + ADDRESS_BLOCK_LENGTH[fam], end, start, o);
+    if (err !== null) return err;
+  }
+  const header = new ProxyHeader(f);
+  fields.release();
+  return header;
+}
+
+/** Whether TLV headers chain from p to exactly `end`. */
+function tiles(buf: Buffer, p: number, end: number): boolean {
+  while (end - p >= 3) p += 3 + ((buf[p + 1] << 8) | buf[p + 2]);
+  return p === end;
+}
+
+/**
+ * LOCAL: the receiver must skip `len` bytes whatever the family says, and use no address and no
+ * identity. AWS health checks send fam 0x11 with no address block and TLVs (CRC32C, NOOP) at
+ * byte 16; other senders put an address block first. The block is read as TLVs when it tiles
+ * from byte 16, or else after the family's address block; otherwise it stays opaque. A CRC32C
+ * found this way is verified, since a mismatch means corruption whoever sent it.
+ */
+function parseLocalBlock(
+  f: HeaderFields,
+  buf: Buffer,
+  start: number,
+  end: number,
+  fam: number,
+): ParseError | null {
+  let p = start + 16;
+  if (!tiles(buf, p, end)) {
+    p = start + 16 + ADDRESS_BLOCK_LENGTH[fam];
+    if (ADDRESS_BLOCK_LENGTH[fam] === 0 || p > end || !tiles(buf, p, end)) return null;
+  }
+  f.tlvStart = p;
+  let crcAt = -1;
+  while (p < end) {
+    const len = (buf[p + 1] << 8) | buf[p + 2];
+    if (buf[p] === TLV.CRC32C) {
+      if (len !== 4) return fail("PP2_BAD_CRC32C_LENGTH", `CRC32C TLV has ${len} bytes`, p - start);
+      if (crcAt >= 0) return fail("PP2_DUPLICATE_TLV", "two CRC32C TLVs", p - start);
+      crcAt = p + 3;
+    }
+    p += 3 + len;
+  }
+  return crcAt < 0 ? null : checkCrc(f, buf, start, end, crcAt);
+}
+
+function checkCrc(
+  f: HeaderFields,
+  buf: Buffer,
+  start: number,
+  end: number,
+  crcAt: number,
+): ParseError | null {
+  const computed = crc32cWithHole(buf, start, end, crcAt);
+  const stored = buf.readUInt32BE(crcAt);
+  if (computed !== stored) {
+    return fail(
+      "PP2_BAD_CRC32C",
+      `CRC32C is ${hex(stored, 8)} in the header, ${hex(computed, 8)} computed (big-endian)`,
+      crcAt - start,
+    );
+  }
+  f.crc = true;
+  return null;
+}
+
+/** A host name: printable, no spaces or controls; non-ASCII must be valid UTF-8. */
+function isAuthority(buf: Buffer, v: number, end: number): boolean {
+  if (v === end) return false;
+  let ascii = true;
+  for (let i = v; i < end; i++) {
+    const c = buf[i];
+    if (c <= 0x20 || c === 0x7f) return false;
+    if (c >= 0x80) ascii = false;
+  }
+  return ascii || isUtf8(buf.subarray(v, end));
+}
+
+function isPrintableAscii(buf: Buffer, v: number, end: number): boolean {
+  if (v === end) return false;
+  for (let i = v; i < end; i++) if (buf[i] < 0x20 || buf[i] > 0x7e) return false;
+  return true;
+}
+
+/** SSL TLV: client(1) verify(4), then sub-TLVs that tile the rest exactly. */
+function isSslValue(buf: Buffer, v: number, end: number): boolean {
+  return end - v >= 5 && tiles(buf, v + 5, end);
+}
+
+/** Walks the TLVs of a PROXY header from p to end; records what it finds in `f`. */
+function walkTlvs(
+  f: HeaderFields,
+  buf: Buffer,
+  p: number,
+  end: number,
+  start: number,
+  o: ResolvedOptions,
+): ParseError | null {
+  f.tlvStart = p;
+  let crcAt = -1;
+  while (p < end) {
+    if (end - p < 3) {
+      return fail(
+        "PP2_TLV_LEFTOVER",
+        `${end - p} byte(s) left after the last TLV, too few for a TLV header`,
+        p - start,
+      );
+    }
+    const type = buf[p];
+    const len = (buf[p + 1] << 8) | buf[p + 2];
+    const v = p + 3;
+    const next = v + len;
+    if (next > end) {
+      return fail(
+        "PP2_TLV_OVERRUN",
+        `TLV ${hex(type, 2)} declares ${len} bytes but ${end - v} remain in the header`,
+        p - start,
+      );
+    }
+    const cap =
+      type === TLV.AUTHORITY
+        ? o.maxAuthorityLength
+        : type === TLV.UNIQUE_ID
+          ? o.maxUniqueIdLength
+          : o.maxTlvValueLength;
+    if (len > cap) {
+      return fail(
+        "PP2_TLV_TOO_LARGE",
+        `TLV ${hex(type, 2)} has ${len} bytes, more than its cap of ${cap}`,
+        p - start,
+      );
+    }
+    switch (type) {
+      case TLV.CRC32C:
+        if (len !== 4)
+          return fail("PP2_BAD_CRC32C_LENGTH", `CRC32C TLV has ${len} bytes`, p - start);
+        if (crcAt >= 0) return fail("PP2_DUPLICATE_TLV", "two CRC32C TLVs", p - start);
+        crcAt = v;
+        break;
+      case TLV.NOOP:
+        break;
+      case TLV.AUTHORITY:
+        if (f.authority >= 0) return fail("PP2_DUPLICATE_TLV", "two AUTHORITY TLVs", p - start);
+        if (!isAuthority(buf, v, next)) {
+          return fail(
+            "PP2_BAD_AUTHORITY",
+            "AUTHORITY is empty or not a UTF-8 host name",
+            p - start,
+          );
+        }
+        f.authority = p;
+        break;
+      case TLV.ALPN:
+        if (f.alpn >= 0) return fail("PP2_DUPLICATE_TLV", "two ALPN TLVs", p - start);
+        f.alpn = p;
+        break;
+      case TLV.UNIQUE_ID:
+        if (f.uniqueId >= 0) return fail("PP2_DUPLICATE_TLV", "two UNIQUE_ID TLVs", p - start);
+        f.uniqueId = p;
+        break;
+      case TLV.SSL:
+        if (f.ssl >= 0) return fail("PP2_DUPLICATE_TLV", "two SSL TLVs", p - start);
+        if (!isSslValue(buf, v, next)) {
+          return fail(
+            "PP2_BAD_SSL_TLV",
+            "SSL TLV is shorter than 5 bytes or its sub-TLVs do not tile it",
+            p - start,
+          );
+        }
+        f.ssl = p;
+        break;
+      case TLV.NETNS:
+        if (f.netns >= 0) return fail("PP2_DUPLICATE_TLV", "two NETNS TLVs", p - start);
+        if (!isPrintableAscii(buf, v, next)) {
+          return fail("PP2_BAD_NETNS", "NETNS is empty or not printable US-ASCII", p - start);
+        }
+        f.netns = p;
+        break;
+      case TLV.AWS:
+        if (len === 0) return fail("PP2_BAD_AWS_VPCE_ID", "AWS TLV has no subtype", p - start);
+        if (buf[v] === AWS_SUBTYPE_VPCE_ID) {
+          if (f.link !== null) return duplicateIdentity(f, p - start);
+          if (!isValidVpceId(buf, v + 1, next)) {
+            return fail(
+              "PP2_BAD_AWS_VPCE_ID",
+              `AWS VPC endpoint ID ${JSON.stringify(buf.toString("latin1", v + 1, next))} is not "vpce-" and lower-case letters or digits`,
+              p - start,
+            );
+          }
+          f.link = awsIdentity(buf, v + 1, next);
+        }
+        break;
+      case TLV.AZURE:
+        if (len === 0) return fail("PP2_BAD_AZURE_LINKID", "Azure TLV has no subtype", p - start);
+        if (buf[v] === AZURE_SUBTYPE_LINKID) {
+          if (f.link !== null) return duplicateIdentity(f, p - start);
+          if (len !== 5) {
+            return fail(
+              "PP2_BAD_AZURE_LINKID",
+              `Azure LINKID TLV has ${len} bytes, not 5 (subtype and uint32)`,
+              p - start,
+            );
+          }
+          f.link = azureIdentity(buf.readUInt32LE(v + 1));
+        }
+        break;
+      case TLV.GCP:
+        if (f.link !== null) return duplicateIdentity(f, p - start);
+        if (len !== 8) {
+          return fail(
+            "PP2_BAD_GCP_PSC_ID",
+            `GCP PSC connection ID TLV has ${len} bytes, not 8`,
+            p - start,
+          );
+        }
+        f.link = gcpIdentity(buf.readUInt32BE(v), buf.readUInt32BE(v + 4));
+        break;
+      default:
+        break;
+    }
+    p = next;
+  }
+  return crcAt < 0 ? null : checkCrc(f, buf, start, end, crcAt);
+}
+
+function duplicateIdentity(f: HeaderFields, offset: number): ParseError {
+  const first = f.link?.id;
+  return fail(
+    "PP2_DUPLICATE_IDENTITY",
+    `a second Private Link identity TLV after ${first}: the identity is ambiguous`,
+    offset,
+  );
+}
