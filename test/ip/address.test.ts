@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { formatIPv6, parseIp, parseIpPort, parsePort } from "../../src/ip/address.ts";
+import { formatIPv6, parseIp, parseIpPort, parsePort } from "../../src/ip/address.js";
 
 function v6(text: string): string {
   const parsed = parseIp(text);
