@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   PP2_DUPLICATE_TLV: "a TLV that may appear once appears more than once",
   PP2_BAD_CRC32C: "the CRC32C TLV does not match the header",
   PP2_BAD_CRC32C_LENGTH: "the CRC32C TLV value must be exactly 4 bytes",
+  PP2_MISSING_CRC32C: "the listener requires a CRC32C TLV and the PROXY header has none",
   PP2_BAD_AUTHORITY: "the AUTHORITY TLV must be a non-empty UTF-8 host name",
   PP2_BAD_NETNS: "the NETNS TLV must be non-empty US-ASCII",
   PP2_BAD_SSL_TLV: "the SSL TLV is shorter than 5 bytes or its sub-TLVs do not tile it",
@@ -43,6 +44,19 @@ export const ERROR_CATALOGUE = {
   PP2_BAD_AWS_VPCE_ID: "the AWS VPC endpoint TLV does not hold a vpce- identifier",
   PP2_BAD_AZURE_LINKID: "the Azure LINKID TLV must be subtype 0x01 and a 4-byte LINKID",
   PP2_BAD_GCP_PSC_ID: "the GCP PSC connection ID TLV must be exactly 8 bytes",
+
+  // TLS ClientHello
+  TLS_NOT_HANDSHAKE: "the connection does not start with a TLS handshake record",
+  TLS_BAD_RECORD: "a TLS record carrying the ClientHello is malformed or not a handshake record",
+  TLS_TOO_MANY_RECORDS: "the ClientHello is spread over more TLS records than the cap",
+  TLS_NOT_CLIENT_HELLO: "the first TLS handshake message is not a ClientHello",
+  TLS_BAD_HELLO: "a ClientHello length field or structure is inconsistent",
+  TLS_DUPLICATE_EXTENSION: "a ClientHello carries the same extension type more than once",
+  TLS_NO_SNI: "the ClientHello has no server_name extension",
+  TLS_BAD_SNI: "the server_name extension does not hold exactly one valid DNS host name",
+  TLS_HELLO_TOO_LARGE: "the ClientHello is larger than the configured cap",
+  TLS_INCOMPLETE: "the input ended before the ClientHello was complete",
+  TLS_BAD_OPTION: "a ClientHello decoder option is out of range",
 
   // Building headers (encoder, CLI)
   PP_ENCODE_BAD_ADDRESS: "an address to encode is not valid for the chosen family",

@@ -12,6 +12,11 @@ export interface DecoderOptions {
   maxUniqueIdLength?: number;
   /** Cap on any other TLV value, NOOP padding included; default 1024 (as HAProxy). */
   maxTlvValueLength?: number;
+  /**
+   * Reject PROXY headers without a CRC32C TLV; default false. AWS NLB always sends one; with
+   * this set, a corrupted CRC TLV type byte (which makes the TLV unknown) cannot pass.
+   */
+  requireCrc32c?: boolean;
 }
 
 /** @internal Options checked once, then read on every parse. */
@@ -22,6 +27,7 @@ export interface ResolvedOptions {
   readonly maxAuthorityLength: number;
   readonly maxUniqueIdLength: number;
   readonly maxTlvValueLength: number;
+  readonly requireCrc32c: boolean;
 }
 
 function checkInt(name: string, value: number, min: number, max: number): number {
@@ -51,6 +57,7 @@ export function resolveOptions(options: DecoderOptions = {}): ResolvedOptions {
     maxAuthorityLength: checkInt("maxAuthorityLength", options.maxAuthorityLength ?? 255, 1, 65535),
     maxUniqueIdLength: checkInt("maxUniqueIdLength", options.maxUniqueIdLength ?? 128, 0, 65535),
     maxTlvValueLength: checkInt("maxTlvValueLength", options.maxTlvValueLength ?? 1024, 0, 65535),
+    requireCrc32c: options.requireCrc32c ?? false,
   });
 }
 

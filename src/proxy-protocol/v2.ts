@@ -63,10 +63,13 @@ function tiles(buf: Buffer, p: number, end: number): boolean {
 
 /**
  * LOCAL: the receiver must skip `len` bytes whatever the family says, and use no address and no
- * identity. AWS health checks send fam 0x11 with no address block and TLVs (CRC32C, NOOP) at
- * byte 16; other senders put an address block first. The block is read as TLVs when it tiles
- * from byte 16, or else after the family's address block; otherwise it stays opaque. A CRC32C
- * found this way is verified, since a mismatch means corruption whoever sent it.
+ * identity. The block is still read as TLVs when it can be, to verify a CRC32C and to show the
+ * TLVs, but senders disagree on where they start: AWS health checks send fam 0x11 with no
+ * address block and TLVs at byte 16; other senders put the family's address block first. Some
+ * blocks tile both ways (zero padding does), so: a reading whose CRC32C verifies wins (byte 16
+ * first); otherwise a reading that tiles with a wrong CRC32C means corruption and the header is
+ * rejected; otherwise the reading after the address block, then the one from byte 16; when none
+ * tiles the block stays opaque.
  */
 function parseLocalBlock(
   f: HeaderFields,
@@ -75,23 +78,45 @@ function parseLocalBlock(
   end: number,
   fam: number,
 ): ParseError | null {
-  let p = start + 16;
-  if (!tiles(buf, p, end)) {
-    p = start + 16 + ADDRESS_BLOCK_LENGTH[fam];
-    if (ADDRESS_BLOCK_LENGTH[fam] === 0 || p > end || !tiles(buf, p, end)) return null;
+  const atSixteen = start + 16;
+  const afterAddress = start + 16 + ADDRESS_BLOCK_LENGTH[fam];
+  const a = localReading(buf, start, atSixteen, end);
+  const b =
+    afterAddress > atSixteen && afterAddress <= end
+      ? localReading(buf, start, afterAddress, end)
+      : NO_READING;
+  if (a === CRC_VALID || b === CRC_VALID) {
+    f.tlvStart = a === CRC_VALID ? atSixteen : afterAddress;
+    f.crc = true;
+  } else if (a === CRC_BAD || b === CRC_BAD) {
+    return fail("PP2_BAD_CRC32C", "CRC32C of the LOCAL header does not match", 16);
+  } else if (b === NO_CRC) {
+    f.tlvStart = afterAddress;
+  } else if (a === NO_CRC) {
+    f.tlvStart = atSixteen;
   }
-  f.tlvStart = p;
+  return null; // otherwise opaque
+}
+
+const NO_READING = 0; // does not tile
+const NO_CRC = 1;
+const CRC_VALID = 2;
+const CRC_BAD = 3;
+
+/** Reads TLVs from p: whether they tile to `end` and what their (single) CRC32C says. */
+function localReading(buf: Buffer, start: number, p: number, end: number): number {
+  if (!tiles(buf, p, end)) return NO_READING;
   let crcAt = -1;
   while (p < end) {
     const len = (buf[p + 1] << 8) | buf[p + 2];
     if (buf[p] === TLV.CRC32C) {
-      if (len !== 4) return fail("PP2_BAD_CRC32C_LENGTH", `CRC32C TLV has ${len} bytes`, p - start);
-      if (crcAt >= 0) return fail("PP2_DUPLICATE_TLV", "two CRC32C TLVs", p - start);
+      if (len !== 4 || crcAt >= 0) return CRC_BAD;
       crcAt = p + 3;
     }
     p += 3 + len;
   }
-  return crcAt < 0 ? null : checkCrc(f, buf, start, end, crcAt);
+  if (crcAt < 0) return NO_CRC;
+  return crc32cWithHole(buf, start, end, crcAt) === buf.readUInt32BE(crcAt) ? CRC_VALID : CRC_BAD;
 }
 
 function checkCrc(
@@ -270,7 +295,12 @@ function walkTlvs(
     }
     p = next;
   }
-  return crcAt < 0 ? null : checkCrc(f, buf, start, end, crcAt);
+  if (crcAt < 0) {
+    return o.requireCrc32c
+      ? fail("PP2_MISSING_CRC32C", "this listener requires a CRC32C TLV", 0)
+      : null;
+  }
+  return checkCrc(f, buf, start, end, crcAt);
 }
 
 function duplicateIdentity(f: HeaderFields, offset: number): ParseError {
