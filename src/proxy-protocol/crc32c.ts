@@ -11,42 +11,48 @@
 import { createRequire } from "node:module";
 
 const POLY = 0x82f63b78;
-/** 8 tables of 256 entries, laid out contiguously: T[k * 256 + b]. */
-const T = new Int32Array(8 * 256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-  T[n] = c;
-}
-for (let n = 0; n < 256; n++) {
-  let c = T[n];
-  for (let k = 1; k < 8; k++) {
-    c = T[c & 0xff] ^ (c >>> 8);
-    T[k * 256 + n] = c;
+
+function makeTables(): Int32Array[] {
+  const t0 = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+    t0[n] = c;
   }
+  const tables = [t0];
+  for (let k = 1; k < 8; k++) {
+    const prev = tables[k - 1];
+    const t = new Int32Array(256);
+    for (let n = 0; n < 256; n++) t[n] = t0[prev[n] & 0xff] ^ (prev[n] >>> 8);
+    tables.push(t);
+  }
+  return tables;
 }
+
+// Slicing-by-8: table k advances the CRC over a byte followed by k zero bytes. Eight separate
+// arrays index faster in V8 than one array with offsets.
+const [T0, T1, T2, T3, T4, T5, T6, T7] = makeTables();
 
 /** Feeds bytes [start, end) of `buf` into a running (pre-inverted) CRC state. */
 function update(state: number, buf: Uint8Array, start: number, end: number): number {
   let c = state;
   let i = start;
-  // Align nothing: typed-array byte reads are cheap; process 8 bytes per step.
   const end8 = end - 7;
   while (i < end8) {
     const lo = c ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
     c =
-      T[1792 + (lo & 0xff)] ^
-      T[1536 + ((lo >>> 8) & 0xff)] ^
-      T[1280 + ((lo >>> 16) & 0xff)] ^
-      T[1024 + (lo >>> 24)] ^
-      T[768 + buf[i + 4]] ^
-      T[512 + buf[i + 5]] ^
-      T[256 + buf[i + 6]] ^
-      T[buf[i + 7]];
+      T7[lo & 0xff] ^
+      T6[(lo >>> 8) & 0xff] ^
+      T5[(lo >>> 16) & 0xff] ^
+      T4[lo >>> 24] ^
+      T3[buf[i + 4]] ^
+      T2[buf[i + 5]] ^
+      T1[buf[i + 6]] ^
+      T0[buf[i + 7]];
     i += 8;
   }
   while (i < end) {
-    c = T[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+    c = T0[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
     i++;
   }
   return c;
@@ -55,7 +61,7 @@ function update(state: number, buf: Uint8Array, start: number, end: number): num
 /** Feeds `count` zero bytes into a running CRC state. */
 function updateZeros(state: number, count: number): number {
   let c = state;
-  for (let i = 0; i < count; i++) c = T[c & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < count; i++) c = T0[c & 0xff] ^ (c >>> 8);
   return c;
 }
 

@@ -20,6 +20,7 @@ import {
   transportOf,
 } from "./constants.js";
 import type { LinkIdentity } from "./identity.js";
+import { headerToJSON, type ProxyHeaderJSON } from "./json.js";
 
 export interface SocketAddress {
   /** Dotted quad, RFC 5952 IPv6, or a UNIX socket path. */
@@ -64,60 +65,10 @@ export interface SslInfo {
   readonly subTlvs: readonly SslSubTlv[];
 }
 
-const EMPTY = Buffer.alloc(0);
 const NO_TLVS: readonly Tlv[] = Object.freeze([]);
 
-/**
- * @internal Scratch record the parsers fill and `ProxyHeader` copies, so that one parse
- * allocates one object. TLV offsets are absolute offsets of the TLV's type byte, -1 if absent.
- */
-export class HeaderFields {
-  version: 1 | 2 = 2;
-  command: Command = "proxy";
-  famByte = 0;
-  buf: Buffer = EMPTY;
-  start = 0;
-  length = 0;
-  /** Absolute offset of the first TLV; -1 when the TLV area was not parsed (opaque LOCAL). */
-  tlvStart = -1;
-  alpn = -1;
-  authority = -1;
-  uniqueId = -1;
-  ssl = -1;
-  netns = -1;
-  link: LinkIdentity | null = null;
-  crc = false;
-  v1Source: SocketAddress | null = null;
-  v1Destination: SocketAddress | null = null;
-
-  reset(version: 1 | 2, buf: Buffer, start: number, length: number): this {
-    this.version = version;
-    this.command = "proxy";
-    this.famByte = 0;
-    this.buf = buf;
-    this.start = start;
-    this.length = length;
-    this.tlvStart = -1;
-    this.alpn = -1;
-    this.authority = -1;
-    this.uniqueId = -1;
-    this.ssl = -1;
-    this.netns = -1;
-    this.link = null;
-    this.crc = false;
-    this.v1Source = null;
-    this.v1Destination = null;
-    return this;
-  }
-
-  /** Drops the reference to the input so the scratch record does not keep it alive. */
-  release(): void {
-    this.buf = EMPTY;
-    this.v1Source = null;
-    this.v1Destination = null;
-    this.link = null;
-  }
-}
+/** The header with its fields writable, for the parsers that build it. */
+export type MutableProxyHeader = { -readonly [K in keyof ProxyHeader]: ProxyHeader[K] };
 
 export class ProxyHeader {
   /** 1 (text) or 2 (binary). */
@@ -134,68 +85,86 @@ export class ProxyHeader {
   /** "valid" when a CRC32C TLV was present and matched; "absent" when there was none. */
   readonly crc32c: "valid" | "absent";
 
-  readonly #famByte: number;
-  // Where the header lives: buf[start, start + headerLength).
-  readonly #buf: Buffer;
-  readonly #start: number;
-  readonly #tlvStart: number;
-  readonly #alpn: number;
-  readonly #authority: number;
-  readonly #uniqueId: number;
-  readonly #ssl: number;
-  readonly #netns: number;
-  #source: SocketAddress | null | undefined;
-  #destination: SocketAddress | null | undefined;
-  #tlvs: readonly Tlv[] | undefined;
+  // Internal state, written by the parsers. Plain fields rather than #private ones: V8
+  // constructs plain-field objects about twice as fast, and a header is built per connection.
+  /** @internal The family byte (v2), or 0x11/0x21 for v1 TCP4/TCP6. */
+  _famByte: number;
+  /** @internal The header is _buf[_start, _start + headerLength). */
+  _buf: Buffer;
+  /** @internal */
+  _start: number;
+  /** @internal Absolute offset of the first TLV; -1 when not parsed (opaque LOCAL block). */
+  _tlvStart: number;
+  /** @internal Absolute offsets of singleton TLVs (their type byte); -1 when absent. */
+  _alpn: number;
+  /** @internal */
+  _authority: number;
+  /** @internal */
+  _uniqueId: number;
+  /** @internal */
+  _ssl: number;
+  /** @internal */
+  _netns: number;
+  /** @internal Addresses, once materialised (v1 sets them while parsing). */
+  _source: SocketAddress | null | undefined;
+  /** @internal */
+  _destination: SocketAddress | null | undefined;
+  /** @internal */
+  _tlvs: readonly Tlv[] | undefined;
 
-  /** @internal Built by the decoder from its scratch record; not part of the public API. */
-  constructor(f: HeaderFields) {
-    this.version = f.version;
-    this.command = f.command;
-    this.family = familyOf(f.famByte);
-    this.transport = transportOf(f.famByte);
-    this.headerLength = f.length;
-    this.link = f.link;
-    this.crc32c = f.crc ? "valid" : "absent";
-    this.#famByte = f.famByte;
-    this.#buf = f.buf;
-    this.#start = f.start;
-    this.#tlvStart = f.tlvStart;
-    this.#alpn = f.alpn;
-    this.#authority = f.authority;
-    this.#uniqueId = f.uniqueId;
-    this.#ssl = f.ssl;
-    this.#netns = f.netns;
-    if (f.version === 1) {
-      this.#source = f.v1Source;
-      this.#destination = f.v1Destination;
-    }
+  /** @internal Built by the parsers; not part of the public API. */
+  constructor(
+    version: 1 | 2,
+    command: Command,
+    famByte: number,
+    buf: Buffer,
+    start: number,
+    length: number,
+  ) {
+    this.version = version;
+    this.command = command;
+    this.family = familyOf(famByte);
+    this.transport = transportOf(famByte);
+    this.headerLength = length;
+    this.link = null;
+    this.crc32c = "absent";
+    this._famByte = famByte;
+    this._buf = buf;
+    this._start = start;
+    this._tlvStart = -1;
+    this._alpn = -1;
+    this._authority = -1;
+    this._uniqueId = -1;
+    this._ssl = -1;
+    this._netns = -1;
+    this._source = undefined;
+    this._destination = undefined;
+    this._tlvs = undefined;
   }
 
   /** Whether the header carries real addresses (PROXY command with an IP or UNIX family). */
   get hasAddresses(): boolean {
-    return (
-      this.command === "proxy" && (this.version === 1 ? this.#source !== null : this.#famByte !== 0)
-    );
+    if (this.command !== "proxy") return false;
+    return this.version === 1 ? this._source !== null : this._famByte !== 0;
   }
 
   /** The original client address, or null (LOCAL, UNSPEC, v1 UNKNOWN). */
   get source(): SocketAddress | null {
-    if (this.#source === undefined) this.#source = this.#address(0);
-    return this.#source;
+    if (this._source === undefined) this._source = this._address(0);
+    return this._source;
   }
 
   /** The address the client connected to, or null (LOCAL, UNSPEC, v1 UNKNOWN). */
   get destination(): SocketAddress | null {
-    if (this.#destination === undefined) this.#destination = this.#address(1);
-    return this.#destination;
+    if (this._destination === undefined) this._destination = this._address(1);
+    return this._destination;
   }
 
-  #address(which: 0 | 1): SocketAddress | null {
+  private _address(which: 0 | 1): SocketAddress | null {
     if (!this.hasAddresses) return null;
-    const b = this.#buf;
-    const a = this.#start + 16;
-    switch (this.#famByte) {
+    const b = this._buf;
+    const a = this._start + 16;
+    switch (this._famByte) {
       case 0x11:
       case 0x12:
         return { address: formatIPv4(b, a + 4 * which), port: b.readUInt16BE(a + 8 + 2 * which) };
@@ -221,14 +190,14 @@ export class ProxyHeader {
    */
   sourceIp(out: Uint8Array): 0 | 4 | 6 {
     if (this.version === 1 || this.command !== "proxy") return 0;
-    const a = this.#start + 16;
-    const fam = this.#famByte >> 4;
+    const a = this._start + 16;
+    const fam = this._famByte >> 4;
     if (fam === 1) {
-      for (let i = 0; i < 4; i++) out[i] = this.#buf[a + i];
+      for (let i = 0; i < 4; i++) out[i] = this._buf[a + i];
       return 4;
     }
     if (fam === 2) {
-      for (let i = 0; i < 16; i++) out[i] = this.#buf[a + i];
+      for (let i = 0; i < 16; i++) out[i] = this._buf[a + i];
       return 6;
     }
     return 0;
@@ -236,16 +205,16 @@ export class ProxyHeader {
 
   /** Every TLV in header order (empty for v1 and for an opaque LOCAL block). */
   get tlvs(): readonly Tlv[] {
-    if (this.#tlvs === undefined) this.#tlvs = this.#decodeTlvs();
-    return this.#tlvs;
+    if (this._tlvs === undefined) this._tlvs = this._decodeTlvs();
+    return this._tlvs;
   }
 
-  #decodeTlvs(): readonly Tlv[] {
-    if (this.#tlvStart < 0) return NO_TLVS;
-    const b = this.#buf;
-    const end = this.#start + this.headerLength;
+  private _decodeTlvs(): readonly Tlv[] {
+    if (this._tlvStart < 0) return NO_TLVS;
+    const b = this._buf;
+    const end = this._start + this.headerLength;
     const out: Tlv[] = [];
-    for (let p = this.#tlvStart; p < end; ) {
+    for (let p = this._tlvStart; p < end; ) {
       const type = b[p];
       const len = b.readUInt16BE(p + 1);
       out.push({ type, name: tlvName(type), value: b.subarray(p + 3, p + 3 + len) });
@@ -254,41 +223,46 @@ export class ProxyHeader {
     return Object.freeze(out);
   }
 
-  #value(at: number): Buffer | null {
+  private _value(at: number): Buffer | null {
     if (at < 0) return null;
-    const len = this.#buf.readUInt16BE(at + 1);
-    return this.#buf.subarray(at + 3, at + 3 + len);
+    const len = this._buf.readUInt16BE(at + 1);
+    return this._buf.subarray(at + 3, at + 3 + len);
   }
 
   /** AUTHORITY TLV (the host name the client asked for, usually the SNI), or null. */
   get authority(): string | null {
-    return this.#value(this.#authority)?.toString("utf8") ?? null;
+    return this._value(this._authority)?.toString("utf8") ?? null;
   }
 
   /** ALPN TLV as text (e.g. "h2"), or null. */
   get alpn(): string | null {
-    return this.#value(this.#alpn)?.toString("latin1") ?? null;
+    return this._value(this._alpn)?.toString("latin1") ?? null;
   }
 
   /** UNIQUE_ID TLV bytes, or null. */
   get uniqueId(): Buffer | null {
-    return this.#value(this.#uniqueId);
+    return this._value(this._uniqueId);
   }
 
   /** NETNS TLV (network namespace name), or null. */
   get netns(): string | null {
-    return this.#value(this.#netns)?.toString("latin1") ?? null;
+    return this._value(this._netns)?.toString("latin1") ?? null;
   }
 
   /** SSL TLV with its sub-TLVs, or null. */
   get ssl(): SslInfo | null {
-    const v = this.#value(this.#ssl);
+    const v = this._value(this._ssl);
     return v === null ? null : decodeSsl(v);
   }
 
   /** The exact header bytes (a view). */
   get bytes(): Buffer {
-    return this.#buf.subarray(this.#start, this.#start + this.headerLength);
+    return this._buf.subarray(this._start, this._start + this.headerLength);
+  }
+
+  /** The documented JSON form (what `linkgate pp2 decode` prints), not the internals. */
+  toJSON(): ProxyHeaderJSON {
+    return headerToJSON(this);
   }
 }
 

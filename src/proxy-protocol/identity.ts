@@ -67,27 +67,28 @@ export function isValidVpceId(buf: Uint8Array, start: number, end: number): bool
   return true;
 }
 
-/** The interned identity for a validated VPC endpoint ID at buf[start, end). */
-export function awsIdentity(buf: Uint8Array, start: number, end: number): LinkIdentity {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  const slot = (h ^ (h >>> 16)) & CACHE_MASK;
-  const key = awsKeys[slot];
+/**
+ * The interned identity for the VPC endpoint ID at buf[start, end), or null when it is not a
+ * valid ID. A cache hit proves the bytes equal an ID validated before, so only misses validate.
+ */
+export function awsIdentity(buf: Uint8Array, start: number, end: number): LinkIdentity | null {
   const n = end - start;
+  if (n < 6 || n > AWS_VPCE_ID_MAX) return null;
+  // The distinguishing part of an ID is its tail: hash the length and the last (up to) 8 bytes.
+  let h = Math.imul(n, 0x9e3779b1);
+  for (let i = end - (n < 8 ? n : 8); i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  const slot = (h ^ (h >>> 15)) & CACHE_MASK;
+  const key = awsKeys[slot];
   if (key !== undefined && key.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (key[i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return awsValues[slot] as LinkIdentity;
+    let i = 0;
+    while (i < n && key[i] === buf[start + i]) i++;
+    if (i === n) return awsValues[slot] as LinkIdentity;
   }
+  if (!isValidVpceId(buf, start, end)) return null;
   const copy = new Uint8Array(n);
-  for (let i = 0; i < n; i++) copy[i] = buf[start + i];
+  for (let k = 0; k < n; k++) copy[k] = buf[start + k];
   let text = "aws:";
-  for (let i = 0; i < n; i++) text += String.fromCharCode(copy[i]);
+  for (let k = 0; k < n; k++) text += String.fromCharCode(copy[k]);
   const identity = makeIdentity("aws", text);
   awsKeys[slot] = copy;
   awsValues[slot] = identity;
@@ -137,10 +138,11 @@ export function parseLinkIdentity(text: string): LinkIdentity | ParseError {
   switch (provider) {
     case "aws": {
       const bytes = Buffer.from(value, "latin1");
-      if (!/^[\x20-\x7e]*$/.test(value) || !isValidVpceId(bytes, 0, bytes.length)) {
+      const identity = /^[\x20-\x7e]*$/.test(value) ? awsIdentity(bytes, 0, bytes.length) : null;
+      if (identity === null) {
         return bad('an AWS identity is "aws:vpce-" followed by lower-case letters or digits');
       }
-      return awsIdentity(bytes, 0, bytes.length);
+      return identity;
     }
     case "azure": {
       if (!isCanonicalDecimal(value) || value.length > 10 || Number(value) > UINT32_MAX) {

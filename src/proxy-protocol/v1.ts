@@ -6,13 +6,11 @@
  */
 import { ParseError } from "../errors/index.js";
 import { formatIPv6, parseIPv4Into, parseIPv6Into, parsePort } from "../ip/address.js";
-import { HeaderFields, ProxyHeader, type SocketAddress } from "./header.js";
+import { type MutableProxyHeader, ProxyHeader } from "./header.js";
 
-const fields = new HeaderFields();
 const scratch = new Uint8Array(16);
 
 function fail(code: ParseError["code"], message: string, offset: number): ParseError {
-  fields.release();
   return new ParseError(code, message, offset);
 }
 
@@ -22,13 +20,14 @@ function fail(code: ParseError["code"], message: string, offset: number): ParseE
  */
 export function parseV1(buf: Buffer, start: number, length: number): ProxyHeader | ParseError {
   const line = buf.toString("latin1", start, start + length - 2);
-  const f = fields.reset(1, buf, start, length);
   const protoEnd = line.indexOf(" ", 6);
   const proto = protoEnd < 0 ? line.slice(6) : line.slice(6, protoEnd);
   if (proto === "UNKNOWN") {
     // "the receiver must ignore anything presented before the CRLF"
-    const header = new ProxyHeader(f);
-    fields.release();
+    const header = new ProxyHeader(1, "proxy", 0, buf, start, length);
+    const m: MutableProxyHeader = header;
+    m._source = null;
+    m._destination = null;
     return header;
   }
   if (proto === "") return fail("PP1_BAD_SEPARATOR", "two spaces after PROXY", 6);
@@ -82,10 +81,9 @@ export function parseV1(buf: Buffer, start: number, length: number): ProxyHeader
     ports.push(port);
     at += parts[i].length + 1;
   }
-  f.famByte = v6 ? 0x21 : 0x11;
-  f.v1Source = { address: addresses[0], port: ports[0] } satisfies SocketAddress;
-  f.v1Destination = { address: addresses[1], port: ports[1] } satisfies SocketAddress;
-  const header = new ProxyHeader(f);
-  fields.release();
+  const header = new ProxyHeader(1, "proxy", v6 ? 0x21 : 0x11, buf, start, length);
+  const m: MutableProxyHeader = header;
+  m._source = { address: addresses[0], port: ports[0] };
+  m._destination = { address: addresses[1], port: ports[1] };
   return header;
 }

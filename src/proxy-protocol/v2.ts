@@ -15,19 +15,15 @@ import {
   TLV,
 } from "./constants.js";
 import { crc32cWithHole } from "./crc32c.js";
-import { HeaderFields, ProxyHeader } from "./header.js";
-import { awsIdentity, azureIdentity, gcpIdentity, isValidVpceId } from "./identity.js";
+import { type MutableProxyHeader, ProxyHeader } from "./header.js";
+import { awsIdentity, azureIdentity, gcpIdentity } from "./identity.js";
 import type { ResolvedOptions } from "./options.js";
-
-const fields = new HeaderFields();
 
 function hex(n: number, width: number): string {
   return `0x${n.toString(16).padStart(width, "0")}`;
 }
 
-/** Builds the failure and drops the scratch record's reference to the input. */
 function fail(code: ErrorCode, message: string, offset: number): ParseError {
-  fields.release();
   return new ParseError(code, message, offset);
 }
 
@@ -38,21 +34,14 @@ export function parseV2(
   length: number,
   o: ResolvedOptions,
 ): ProxyHeader | ParseError {
-  const f = fields.reset(2, buf, start, length);
+  const local = (buf[start + 12] & 0x0f) === 0;
   const fam = buf[start + 13];
-  f.famByte = fam;
+  const h = new ProxyHeader(2, local ? "local" : "proxy", fam, buf, start, length);
   const end = start + length;
-  if ((buf[start + 12] & 0x0f) === 0) {
-    f.command = "local";
-    const err = parseLocalBlock(f, buf, start, end, fam);
-    if (err !== null) return err;
-  } else {
-    const err = walkTlvs(f, buf, start + 16 + ADDRESS_BLOCK_LENGTH[fam], end, start, o);
-    if (err !== null) return err;
-  }
-  const header = new ProxyHeader(f);
-  fields.release();
-  return header;
+  const err = local
+    ? parseLocalBlock(h as MutableProxyHeader, buf, start, end, fam)
+    : walkTlvs(h as MutableProxyHeader, buf, start + 16 + ADDRESS_BLOCK_LENGTH[fam], end, start, o);
+  return err === null ? h : err;
 }
 
 /** Whether TLV headers chain from p to exactly `end`. */
@@ -72,7 +61,7 @@ function tiles(buf: Buffer, p: number, end: number): boolean {
  * tiles the block stays opaque.
  */
 function parseLocalBlock(
-  f: HeaderFields,
+  f: MutableProxyHeader,
   buf: Buffer,
   start: number,
   end: number,
@@ -86,14 +75,14 @@ function parseLocalBlock(
       ? localReading(buf, start, afterAddress, end)
       : NO_READING;
   if (a === CRC_VALID || b === CRC_VALID) {
-    f.tlvStart = a === CRC_VALID ? atSixteen : afterAddress;
-    f.crc = true;
+    f._tlvStart = a === CRC_VALID ? atSixteen : afterAddress;
+    f.crc32c = "valid";
   } else if (a === CRC_BAD || b === CRC_BAD) {
     return fail("PP2_BAD_CRC32C", "CRC32C of the LOCAL header does not match", 16);
   } else if (b === NO_CRC) {
-    f.tlvStart = afterAddress;
+    f._tlvStart = afterAddress;
   } else if (a === NO_CRC) {
-    f.tlvStart = atSixteen;
+    f._tlvStart = atSixteen;
   }
   return null; // otherwise opaque
 }
@@ -120,7 +109,7 @@ function localReading(buf: Buffer, start: number, p: number, end: number): numbe
 }
 
 function checkCrc(
-  f: HeaderFields,
+  f: MutableProxyHeader,
   buf: Buffer,
   start: number,
   end: number,
@@ -135,7 +124,7 @@ function checkCrc(
       crcAt - start,
     );
   }
-  f.crc = true;
+  f.crc32c = "valid";
   return null;
 }
 
@@ -164,14 +153,14 @@ function isSslValue(buf: Buffer, v: number, end: number): boolean {
 
 /** Walks the TLVs of a PROXY header from p to end; records what it finds in `f`. */
 function walkTlvs(
-  f: HeaderFields,
+  f: MutableProxyHeader,
   buf: Buffer,
   p: number,
   end: number,
   start: number,
   o: ResolvedOptions,
 ): ParseError | null {
-  f.tlvStart = p;
+  f._tlvStart = p;
   let crcAt = -1;
   while (p < end) {
     if (end - p < 3) {
@@ -215,7 +204,7 @@ function walkTlvs(
       case TLV.NOOP:
         break;
       case TLV.AUTHORITY:
-        if (f.authority >= 0) return fail("PP2_DUPLICATE_TLV", "two AUTHORITY TLVs", p - start);
+        if (f._authority >= 0) return fail("PP2_DUPLICATE_TLV", "two AUTHORITY TLVs", p - start);
         if (!isAuthority(buf, v, next)) {
           return fail(
             "PP2_BAD_AUTHORITY",
@@ -223,18 +212,18 @@ function walkTlvs(
             p - start,
           );
         }
-        f.authority = p;
+        f._authority = p;
         break;
       case TLV.ALPN:
-        if (f.alpn >= 0) return fail("PP2_DUPLICATE_TLV", "two ALPN TLVs", p - start);
-        f.alpn = p;
+        if (f._alpn >= 0) return fail("PP2_DUPLICATE_TLV", "two ALPN TLVs", p - start);
+        f._alpn = p;
         break;
       case TLV.UNIQUE_ID:
-        if (f.uniqueId >= 0) return fail("PP2_DUPLICATE_TLV", "two UNIQUE_ID TLVs", p - start);
-        f.uniqueId = p;
+        if (f._uniqueId >= 0) return fail("PP2_DUPLICATE_TLV", "two UNIQUE_ID TLVs", p - start);
+        f._uniqueId = p;
         break;
       case TLV.SSL:
-        if (f.ssl >= 0) return fail("PP2_DUPLICATE_TLV", "two SSL TLVs", p - start);
+        if (f._ssl >= 0) return fail("PP2_DUPLICATE_TLV", "two SSL TLVs", p - start);
         if (!isSslValue(buf, v, next)) {
           return fail(
             "PP2_BAD_SSL_TLV",
@@ -242,27 +231,28 @@ function walkTlvs(
             p - start,
           );
         }
-        f.ssl = p;
+        f._ssl = p;
         break;
       case TLV.NETNS:
-        if (f.netns >= 0) return fail("PP2_DUPLICATE_TLV", "two NETNS TLVs", p - start);
+        if (f._netns >= 0) return fail("PP2_DUPLICATE_TLV", "two NETNS TLVs", p - start);
         if (!isPrintableAscii(buf, v, next)) {
           return fail("PP2_BAD_NETNS", "NETNS is empty or not printable US-ASCII", p - start);
         }
-        f.netns = p;
+        f._netns = p;
         break;
       case TLV.AWS:
         if (len === 0) return fail("PP2_BAD_AWS_VPCE_ID", "AWS TLV has no subtype", p - start);
         if (buf[v] === AWS_SUBTYPE_VPCE_ID) {
           if (f.link !== null) return duplicateIdentity(f, p - start);
-          if (!isValidVpceId(buf, v + 1, next)) {
+          const identity = awsIdentity(buf, v + 1, next);
+          if (identity === null) {
             return fail(
               "PP2_BAD_AWS_VPCE_ID",
               `AWS VPC endpoint ID ${JSON.stringify(buf.toString("latin1", v + 1, next))} is not "vpce-" and lower-case letters or digits`,
               p - start,
             );
           }
-          f.link = awsIdentity(buf, v + 1, next);
+          f.link = identity;
         }
         break;
       case TLV.AZURE:
@@ -303,7 +293,7 @@ function walkTlvs(
   return checkCrc(f, buf, start, end, crcAt);
 }
 
-function duplicateIdentity(f: HeaderFields, offset: number): ParseError {
+function duplicateIdentity(f: MutableProxyHeader, offset: number): ParseError {
   const first = f.link?.id;
   return fail(
     "PP2_DUPLICATE_IDENTITY",
