@@ -43,6 +43,16 @@ function measureFail(code: ErrorCode, message: string, offset: number): 0 {
   return 0;
 }
 
+/** Checks the first `n` (<= 12) signature bytes: 0 (measureError set) on a mismatch, else 1. */
+function checkSignature(buf: Buffer, start: number, n: number): number {
+  for (let i = 1; i < n; i++) {
+    if (buf[start + i] !== V2_SIGNATURE[i]) {
+      return measureFail("PP2_BAD_SIGNATURE", `byte ${i} of the v2 signature is wrong`, i);
+    }
+  }
+  return 1;
+}
+
 /**
  * Looks at the first `avail` bytes of a stream at buf[start..]. Returns 0 when they are
  * invalid (see measureError); otherwise a byte count: when it is <= avail the header is complete
@@ -52,19 +62,26 @@ function measure(buf: Buffer, start: number, avail: number, o: ResolvedOptions):
   const b0 = buf[start];
   if (b0 === 0x0d) {
     if (!o.allowV2) return measureFail("PP_VERSION_NOT_ALLOWED", "PROXY v2 is not accepted", 0);
-    const n = Math.min(avail, 12);
-    for (let i = 1; i < n; i++) {
-      if (buf[start + i] !== V2_SIGNATURE[i]) {
-        return measureFail("PP2_BAD_SIGNATURE", `byte ${i} of the v2 signature is wrong`, i);
+    if (avail >= V2_FIXED_LENGTH) {
+      // Fast path: the signature as three words.
+      if (
+        buf.readUInt32BE(start) !== 0x0d0a0d0a ||
+        buf.readUInt32BE(start + 4) !== 0x000d0a51 ||
+        buf.readUInt32BE(start + 8) !== 0x5549540a
+      ) {
+        return checkSignature(buf, start, 12);
       }
+    } else {
+      if (checkSignature(buf, start, Math.min(avail, 12)) === 0) return 0;
+      if (avail <= 12) return V2_FIXED_LENGTH;
     }
-    if (avail < V2_FIXED_LENGTH) return V2_FIXED_LENGTH;
     const verCmd = buf[start + 12];
     if (verCmd >> 4 !== 2) {
       return measureFail("PP2_BAD_VERSION", `version nibble is ${verCmd >> 4}, not 2`, 12);
     }
     const cmd = verCmd & 0x0f;
     if (cmd > 1) return measureFail("PP2_BAD_COMMAND", `command ${cmd} is not LOCAL or PROXY`, 12);
+    if (avail === 13) return V2_FIXED_LENGTH;
     const fam = buf[start + 13];
     const addressLength = ADDRESS_BLOCK_LENGTH[fam];
     if (addressLength < 0) {
@@ -74,6 +91,7 @@ function measure(buf: Buffer, start: number, avail: number, o: ResolvedOptions):
         13,
       );
     }
+    if (avail < V2_FIXED_LENGTH) return V2_FIXED_LENGTH;
     const len = (buf[start + 14] << 8) | buf[start + 15];
     const total = V2_FIXED_LENGTH + len;
     if (total > o.maxHeaderSize) {

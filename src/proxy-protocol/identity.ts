@@ -76,7 +76,7 @@ export function awsIdentity(buf: Uint8Array, start: number, end: number): LinkId
   if (n < 6 || n > AWS_VPCE_ID_MAX) return null;
   // The distinguishing part of an ID is its tail: hash the length and the last (up to) 8 bytes.
   let h = Math.imul(n, 0x9e3779b1);
-  for (let i = end - (n < 8 ? n : 8); i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  for (let i = end - Math.min(n, 8); i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
   const slot = (h ^ (h >>> 15)) & CACHE_MASK;
   const key = awsKeys[slot];
   if (key !== undefined && key.length === n) {

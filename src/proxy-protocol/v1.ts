@@ -30,7 +30,11 @@ export function parseV1(buf: Buffer, start: number, length: number): ProxyHeader
     m._destination = null;
     return header;
   }
-  if (proto === "") return fail("PP1_BAD_SEPARATOR", "two spaces after PROXY", 6);
+  if (proto === "") {
+    return protoEnd < 0
+      ? fail("PP1_BAD_PROTOCOL", "no protocol after PROXY", 6)
+      : fail("PP1_BAD_SEPARATOR", "two spaces after PROXY", 6);
+  }
   if (proto !== "TCP4" && proto !== "TCP6") {
     return fail(
       "PP1_BAD_PROTOCOL",

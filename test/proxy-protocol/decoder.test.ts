@@ -515,6 +515,23 @@ describe("streaming decoder", () => {
     assert.equal(d.error?.code, "PP_MISSING_HEADER");
   });
 
+  test("a bad version, command or family byte is rejected on arrival, before byte 16", () => {
+    for (const [bytes, expected] of [
+      ["11", "PP2_BAD_VERSION"],
+      ["99", "PP2_BAD_VERSION"],
+      ["2f", "PP2_BAD_COMMAND"],
+      ["2199", "PP2_BAD_FAMILY"],
+      ["2013", "PP2_BAD_FAMILY"],
+    ] as const) {
+      const d = new ProxyHeaderDecoder();
+      assert.equal(d.push(hex(SIG)), NEED_MORE);
+      assert.equal(d.push(hex(bytes)), INVALID, bytes);
+      assert.equal(d.error?.code, expected);
+    }
+    const d = new ProxyHeaderDecoder();
+    assert.equal(d.push(hex(`${SIG}2111`)), NEED_MORE, "a valid prefix waits");
+  });
+
   test("a bad signature is rejected as soon as the wrong byte arrives", () => {
     const d = new ProxyHeaderDecoder();
     assert.equal(d.push(hex("0d0a0d0a")), NEED_MORE);
