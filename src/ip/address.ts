@@ -60,20 +60,20 @@ const CH_COLON = 58;
 
 /**
  * Parses strict dotted-quad IPv4 (four decimal octets 0-255, no leading zeros, nothing else)
- * from `text[start, end)` into `out[off..off+4)`. Returns false on any deviation.
+ * from the bytes bytes[start, end) into `out[off..off+4)`. Returns false on any deviation.
  */
-export function parseIPv4Into(
-  text: string,
+export function parseIPv4Bytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
   out: Uint8Array,
   off: number,
-  start = 0,
-  end = text.length,
 ): boolean {
   let octet = 0;
   let digits = 0;
   let parts = 0;
   for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i];
     if (c >= CH_0 && c <= CH_9) {
       if (digits > 0 && octet === 0) return false; // leading zero
       octet = octet * 10 + (c - CH_0);
@@ -90,6 +90,29 @@ export function parseIPv4Into(
   if (digits === 0 || parts !== 3) return false;
   out[off + 3] = octet;
   return true;
+}
+
+/** Latin-1 bytes of an ASCII string, or null if it has other characters. */
+function asciiBytes(text: string, start: number, end: number): Uint8Array | null {
+  const out = new Uint8Array(end - start);
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return null;
+    out[i - start] = c;
+  }
+  return out;
+}
+
+/** Text form of parseIPv4Bytes, for configuration and command lines. */
+export function parseIPv4Into(
+  text: string,
+  out: Uint8Array,
+  off: number,
+  start = 0,
+  end = text.length,
+): boolean {
+  const bytes = asciiBytes(text, start, end);
+  return bytes !== null && parseIPv4Bytes(bytes, 0, bytes.length, out, off);
 }
 
 function hexValue(c: number): number {
@@ -226,16 +249,22 @@ export function parseIpPort(text: string): { ip: ParsedIp; port: number } | null
   return { ip, port };
 }
 
-/** Strict decimal port 0-65535 without sign or leading zeros; -1 if invalid. */
-export function parsePort(text: string, start = 0, end = text.length): number {
+/** Strict decimal port 0-65535 without sign or leading zeros from bytes[start, end); -1 if invalid. */
+export function parsePortBytes(bytes: Uint8Array, start: number, end: number): number {
   const n = end - start;
   if (n < 1 || n > 5) return -1;
-  if (n > 1 && text.charCodeAt(start) === CH_0) return -1;
+  if (n > 1 && bytes[start] === CH_0) return -1;
   let port = 0;
   for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i];
     if (c < CH_0 || c > CH_9) return -1;
     port = port * 10 + (c - CH_0);
   }
   return port <= 65535 ? port : -1;
+}
+
+/** Text form of parsePortBytes. */
+export function parsePort(text: string, start = 0, end = text.length): number {
+  const bytes = asciiBytes(text, start, end);
+  return bytes === null ? -1 : parsePortBytes(bytes, 0, bytes.length);
 }

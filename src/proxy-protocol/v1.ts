@@ -3,15 +3,29 @@
  *   "PROXY" SP ("TCP4" | "TCP6") SP src SP dst SP sport SP dport CRLF
  *   "PROXY" SP "UNKNOWN" [SP anything] CRLF
  * Exactly one space between fields, no leading zeros, ports 0-65535; anything else is invalid.
+ * Scanned as bytes: no string is built but the two address strings.
  */
-import { ParseError } from "../errors/index.js";
-import { formatIPv6, parseIPv4Into, parseIPv6Into, parsePort } from "../ip/address.js";
+import { type ErrorCode, ParseError } from "../errors/index.js";
+import { formatIPv6, parseIPv4Bytes, parseIPv6Into, parsePortBytes } from "../ip/address.js";
 import { type MutableProxyHeader, ProxyHeader } from "./header.js";
 
+const SPACE = 0x20;
 const scratch = new Uint8Array(16);
+// Field boundaries of the current line: [start0, end0, start1, end1, ...] for the four fields.
+const fieldBounds = new Int32Array(8);
 
-function fail(code: ParseError["code"], message: string, offset: number): ParseError {
+function fail(code: ErrorCode, message: string, offset: number): ParseError {
   return new ParseError(code, message, offset);
+}
+
+/** Whether buf[p, p+4) spells "TCP4"/"TCP6"-style tokens; returns the digit, or 0. */
+function tcpVersion(buf: Buffer, p: number): number {
+  if (buf[p] !== 0x54 || buf[p + 1] !== 0x43 || buf[p + 2] !== 0x50) return 0;
+  return buf[p + 3] === 0x34 ? 4 : buf[p + 3] === 0x36 ? 6 : 0;
+}
+
+function isUnknown(buf: Buffer, p: number, n: number): boolean {
+  return n === 7 && buf.toString("latin1", p, p + 7) === "UNKNOWN";
 }
 
 /**
@@ -19,10 +33,12 @@ function fail(code: ParseError["code"], message: string, offset: number): ParseE
  * checked the "PROXY " prefix, the CRLF and the length cap.
  */
 export function parseV1(buf: Buffer, start: number, length: number): ProxyHeader | ParseError {
-  const line = buf.toString("latin1", start, start + length - 2);
-  const protoEnd = line.indexOf(" ", 6);
-  const proto = protoEnd < 0 ? line.slice(6) : line.slice(6, protoEnd);
-  if (proto === "UNKNOWN") {
+  const end = start + length - 2; // before CRLF
+  const p = start + 6;
+  let protoEnd = p;
+  while (protoEnd < end && buf[protoEnd] !== SPACE) protoEnd++;
+  const protoLength = protoEnd - p;
+  if (isUnknown(buf, p, protoLength)) {
     // "the receiver must ignore anything presented before the CRLF"
     const header = new ProxyHeader(1, "proxy", 0, buf, start, length);
     const m: MutableProxyHeader = header;
@@ -30,64 +46,78 @@ export function parseV1(buf: Buffer, start: number, length: number): ProxyHeader
     m._destination = null;
     return header;
   }
-  if (proto === "") {
-    return protoEnd < 0
+  if (protoLength === 0) {
+    return protoEnd === end
       ? fail("PP1_BAD_PROTOCOL", "no protocol after PROXY", 6)
       : fail("PP1_BAD_SEPARATOR", "two spaces after PROXY", 6);
   }
-  if (proto !== "TCP4" && proto !== "TCP6") {
+  const version = protoLength === 4 ? tcpVersion(buf, p) : 0;
+  if (version === 0) {
+    const proto = buf.toString("latin1", p, protoEnd);
     return fail(
       "PP1_BAD_PROTOCOL",
       `protocol ${JSON.stringify(proto)} is not TCP4, TCP6 or UNKNOWN`,
       6,
     );
   }
-  if (protoEnd < 0) return fail("PP1_BAD_FIELD_COUNT", `${proto} line has no addresses`, 10);
-  const parts = line.slice(protoEnd + 1).split(" ");
-  let at = protoEnd + 1;
-  for (const part of parts) {
-    if (part === "") return fail("PP1_BAD_SEPARATOR", "fields must be separated by one space", at);
-    at += part.length + 1;
+  if (protoEnd === end)
+    return fail("PP1_BAD_FIELD_COUNT", `TCP${version} line has no addresses`, 10);
+
+  // Four fields separated by single spaces, then the end of the line.
+  let q = protoEnd + 1;
+  let count = 0;
+  for (;;) {
+    let e = q;
+    while (e < end && buf[e] !== SPACE) e++;
+    if (e === q)
+      return fail("PP1_BAD_SEPARATOR", "fields must be separated by one space", q - start);
+    if (count < 4) {
+      fieldBounds[2 * count] = q;
+      fieldBounds[2 * count + 1] = e;
+    }
+    count++;
+    if (e === end) break;
+    q = e + 1;
   }
-  if (parts.length !== 4) {
+  if (count !== 4) {
     return fail(
       "PP1_BAD_FIELD_COUNT",
-      `${proto} line has ${parts.length} fields after the protocol, not 4`,
-      protoEnd + 1,
+      `TCP${version} line has ${count} fields after the protocol, not 4`,
+      protoEnd + 1 - start,
     );
   }
-  const v6 = proto === "TCP6";
-  const addresses: string[] = [];
-  at = protoEnd + 1;
+
+  const addresses: string[] = ["", ""];
   for (let i = 0; i < 2; i++) {
-    const text = parts[i];
-    const ok = v6 ? parseIPv6Into(text, scratch, 0) : parseIPv4Into(text, scratch, 0);
-    if (!ok) {
-      return fail(
-        "PP1_BAD_ADDRESS",
-        `${JSON.stringify(text)} is not a valid ${v6 ? "IPv6" : "IPv4"} address`,
-        at,
-      );
+    const s = fieldBounds[2 * i];
+    const e = fieldBounds[2 * i + 1];
+    if (version === 4) {
+      if (!parseIPv4Bytes(buf, s, e, scratch, 0)) return badAddress(buf, s, e, start, 4);
+      addresses[i] = buf.toString("latin1", s, e); // strict grammar: already canonical
+    } else {
+      const text = buf.toString("latin1", s, e);
+      if (!parseIPv6Into(text, scratch, 0)) return badAddress(buf, s, e, start, 6);
+      addresses[i] = formatIPv6(scratch, 0);
     }
-    addresses.push(v6 ? formatIPv6(scratch, 0) : text);
-    at += text.length + 1;
   }
-  const ports: number[] = [];
-  for (let i = 2; i < 4; i++) {
-    const port = parsePort(parts[i]);
-    if (port < 0) {
-      return fail(
-        "PP1_BAD_PORT",
-        `${JSON.stringify(parts[i])} is not a port (0-65535, no leading zeros)`,
-        at,
-      );
-    }
-    ports.push(port);
-    at += parts[i].length + 1;
-  }
-  const header = new ProxyHeader(1, "proxy", v6 ? 0x21 : 0x11, buf, start, length);
+  const sourcePort = parsePortBytes(buf, fieldBounds[4], fieldBounds[5]);
+  if (sourcePort < 0) return badPort(buf, fieldBounds[4], fieldBounds[5], start);
+  const destinationPort = parsePortBytes(buf, fieldBounds[6], fieldBounds[7]);
+  if (destinationPort < 0) return badPort(buf, fieldBounds[6], fieldBounds[7], start);
+
+  const header = new ProxyHeader(1, "proxy", version === 6 ? 0x21 : 0x11, buf, start, length);
   const m: MutableProxyHeader = header;
-  m._source = { address: addresses[0], port: ports[0] };
-  m._destination = { address: addresses[1], port: ports[1] };
+  m._source = { address: addresses[0], port: sourcePort };
+  m._destination = { address: addresses[1], port: destinationPort };
   return header;
+}
+
+function badAddress(buf: Buffer, s: number, e: number, start: number, v: 4 | 6): ParseError {
+  const text = JSON.stringify(buf.toString("latin1", s, e));
+  return fail("PP1_BAD_ADDRESS", `${text} is not a valid IPv${v} address`, s - start);
+}
+
+function badPort(buf: Buffer, s: number, e: number, start: number): ParseError {
+  const text = JSON.stringify(buf.toString("latin1", s, e));
+  return fail("PP1_BAD_PORT", `${text} is not a port (0-65535, no leading zeros)`, s - start);
 }
