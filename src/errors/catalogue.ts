@@ -58,6 +58,23 @@ export const ERROR_CATALOGUE = {
   TLS_INCOMPLETE: "the input ended before the ClientHello was complete",
   TLS_BAD_OPTION: "a ClientHello decoder option is out of range",
 
+  // Configuration
+  CONFIG_UNREADABLE: "the configuration file cannot be read",
+  CONFIG_SYNTAX: "the configuration file is not valid YAML (or JSON)",
+  CONFIG_SCHEMA: "a configuration value has the wrong type, is missing or is out of range",
+  CONFIG_UNKNOWN_KEY: "the configuration has a key that does not exist (a typo?)",
+  CONFIG_DUPLICATE: "a name, id, host name, address or key appears more than once",
+  CONFIG_BAD_ADDRESS: 'an address must be "host:port" (IPv6 in brackets); a bind host must be an IP',
+  CONFIG_BAD_CIDR: "a CIDR must be an IPv4 or IPv6 network with a valid prefix and zero host bits",
+  CONFIG_BAD_IDENTITY: 'an identity must be "aws:vpce-…", "azure:<uint32>" or "gcp:<uint64>"',
+  CONFIG_BAD_HOSTNAME: "a tenant host name must be a lower-case DNS name",
+  CONFIG_BAD_PATTERN: "a host pattern must have one {tenant} label and a valid DNS suffix/prefix",
+  CONFIG_BAD_DURATION: 'a duration must be "250ms", "5s", "1m" or milliseconds, within bounds',
+  CONFIG_EMPTY_RULE: "an allow rule needs a link, a cidr, or both",
+  CONFIG_PROXY_TRUST: "trustedProxies must be set with proxyProtocol: required, and only then",
+  CONFIG_NO_UPSTREAM: "a tenant has no upstream and routing.upstream is not set",
+  CONFIG_BAD_TENANT_ID: "a tenant id cannot start or end with a hyphen: it is a DNS label",
+
   // Building headers (encoder, CLI)
   PP_ENCODE_BAD_ADDRESS: "an address to encode is not valid for the chosen family",
   PP_ENCODE_BAD_PORT: "a port to encode must be an integer from 0 to 65535",
@@ -67,6 +84,33 @@ export const ERROR_CATALOGUE = {
 
   // Identities as written in configuration and on the command line
   LINK_BAD_IDENTITY: 'an identity must be written "aws:vpce-…", "azure:<uint32>" or "gcp:<uint64>"',
+
+  // Policy decisions. Allow reasons are codes too: they label logs and metrics like the others.
+  POLICY_NO_RESTRICTION: "allowed: the tenant has no allow list configured",
+  POLICY_LINK_ALLOWED: "allowed: a rule lists the connection's Private Link identity",
+  POLICY_LINK_CIDR_ALLOWED: "allowed: a rule lists the identity and a CIDR holding the source",
+  POLICY_CIDR_ALLOWED: "allowed: a CIDR rule holds the source of a connection without identity",
+  POLICY_PUBLIC_ALLOWED: "allowed: the tenant admits the public internet",
+  POLICY_FALLBACK: "routed to the fallback upstream: no tenant for the host name, or no SNI",
+  POLICY_LINK_NOT_ALLOWED: "denied: no rule lists the connection's Private Link identity",
+  POLICY_LINK_SOURCE_NOT_ALLOWED:
+    "denied: the identity is listed only with CIDRs, and none holds the source address",
+  POLICY_PUBLIC_NOT_ALLOWED:
+    "denied: a connection without identity whose source no CIDR rule holds, public internet off",
+  POLICY_UNKNOWN_HOST: "denied: the host name maps to no tenant",
+  POLICY_REVOKED: "closed: a policy change revoked the permission of a live connection",
+
+  // Data plane
+  PP_UNTRUSTED_PEER: "dropped: the peer is not in the listener's trustedProxies",
+  CONN_HEADER_TIMEOUT: "dropped: the PROXY header and ClientHello did not arrive within headerTimeout",
+  CONN_AT_CAPACITY: "dropped: the listener is at maxConnections",
+  CONN_CLIENT_ERROR: "the client connection failed (reset or socket error)",
+  CONN_SHUTDOWN: "closed: the drain period after SIGTERM ended",
+  HEALTH_CHECK_HTTP: "a load balancer health check (LOCAL) answered with HTTP 200",
+  HEALTH_CHECK_TCP: "a load balancer health check (LOCAL) closed without a request",
+  UPSTREAM_CONNECT_FAILED: "the upstream refused or failed the connection",
+  UPSTREAM_CONNECT_TIMEOUT: "the upstream did not accept the connection within connectTimeout",
+  UPSTREAM_ERROR: "the upstream connection failed after it was established",
 
   // Command line
   CLI_BAD_INPUT: "the command-line input could not be read",

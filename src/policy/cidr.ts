@@ -1,0 +1,183 @@
+/**
+ * Sets of CIDRs with constant-time membership (a binary search over at most 2n+1 intervals),
+ * reporting which rule matched.
+ *
+ * CIDRs are either disjoint or nested, so at compile time the address space is cut into
+ * elementary intervals, each labelled with the lowest rule index that covers it (-1 for gaps).
+ * IPv4 and IPv6 are kept apart; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) or CIDR is folded
+ * into IPv4, so "10.0.0.0/8" matches a client that HAProxy reports as ::ffff:10.1.2.3.
+ */
+import { parseIp } from "../ip/address.js";
+
+export interface ParsedCidr {
+  family: 4 | 6;
+  /** Network address, 4 or 16 bytes, host bits zero. */
+  bytes: Uint8Array;
+  prefix: number;
+}
+
+/** True when bytes 0-11 are ::ffff:0:0/96's prefix. */
+export function isV4Mapped(b: Uint8Array, off = 0): boolean {
+  if (b[off + 10] !== 0xff || b[off + 11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Parses "a.b.c.d/n" or "x::y/n". Returns null when invalid; `hostBitsSet` is true when the
+ * address has bits set beyond the prefix (an error in configuration: "10.0.0.1/8").
+ */
+export function parseCidr(text: string): (ParsedCidr & { hostBitsSet: boolean }) | null {
+  const slash = text.indexOf("/");
+  if (slash < 0) return null;
+  const ip = parseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (ip === null || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return null;
+  const prefix = Number(prefixText);
+  const max = ip.family === 4 ? 32 : 128;
+  if (prefix > max) return null;
+  const bytes = Uint8Array.from(ip.bytes);
+  let hostBitsSet = false;
+  for (let bit = prefix; bit < max; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if (bytes[bit >> 3] & mask) {
+      hostBitsSet = true;
+      bytes[bit >> 3] &= ~mask;
+    }
+  }
+  return { family: ip.family, bytes, prefix, hostBitsSet };
+}
+
+/** Folds an IPv4-mapped IPv6 CIDR (::ffff:0:0/96 and longer) into IPv4. */
+function normalise(c: ParsedCidr): ParsedCidr {
+  if (c.family === 6 && c.prefix >= 96 && isV4Mapped(c.bytes)) {
+    return { family: 4, bytes: c.bytes.slice(12), prefix: c.prefix - 96 };
+  }
+  return c;
+}
+
+function toBigInt(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+interface Interval {
+  start: bigint;
+  rule: number;
+}
+
+/** Cuts [0, 2^bits) into elementary intervals labelled with the lowest covering rule. */
+function elementaryIntervals(
+  ranges: { start: bigint; end: bigint; rule: number }[],
+  bits: number,
+): Interval[] {
+  // Boundaries: every start and every end + 1 (except the end of the address space).
+  const limit = 1n << BigInt(bits);
+  const points = new Set<bigint>([0n]);
+  for (const r of ranges) {
+    points.add(r.start);
+    if (r.end + 1n < limit) points.add(r.end + 1n);
+  }
+  const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Sweep: nested/disjoint CIDRs, so at any point the covering rules form a stack.
+  const byStart = [...ranges].sort((a, b) =>
+    a.start < b.start ? -1 : a.start > b.start ? 1 : Number(b.end - a.end),
+  );
+  const out: Interval[] = [];
+  const active: { end: bigint; rule: number }[] = [];
+  let k = 0;
+  for (const p of sorted) {
+    while (active.length > 0 && active[active.length - 1].end < p) active.pop();
+    while (k < byStart.length && byStart[k].start === p) {
+      active.push({ end: byStart[k].end, rule: byStart[k].rule });
+      k++;
+    }
+    // Lowest rule index among active ranges (the stack is small: nesting depth).
+    let rule = -1;
+    for (const a of active) if (a.end >= p && (rule < 0 || a.rule < rule)) rule = a.rule;
+    if (out.length === 0 || out[out.length - 1].rule !== rule) out.push({ start: p, rule });
+  }
+  return out;
+}
+
+export class CidrSet {
+  readonly size: number;
+  // IPv4: interval starts as uint32 and their rule labels.
+  readonly #v4Starts: Uint32Array;
+  readonly #v4Rules: Int32Array;
+  // IPv6: starts as 4 big-endian uint32 words each.
+  readonly #v6Starts: Uint32Array;
+  readonly #v6Rules: Int32Array;
+
+  /** `cidrs[i]` is labelled with `rules[i]` (defaults to i); the lowest label wins overlaps. */
+  constructor(cidrs: readonly ParsedCidr[], rules?: readonly number[]) {
+    this.size = cidrs.length;
+    const v4: { start: bigint; end: bigint; rule: number }[] = [];
+    const v6: { start: bigint; end: bigint; rule: number }[] = [];
+    cidrs.forEach((raw, i) => {
+      const c = normalise(raw);
+      const bits = c.family === 4 ? 32 : 128;
+      const start = toBigInt(c.bytes);
+      const end = start | ((1n << BigInt(bits - c.prefix)) - 1n);
+      (c.family === 4 ? v4 : v6).push({ start, end, rule: rules?.[i] ?? i });
+    });
+    const i4 = v4.length === 0 ? [{ start: 0n, rule: -1 }] : elementaryIntervals(v4, 32);
+    this.#v4Starts = Uint32Array.from(i4, (x) => Number(x.start));
+    this.#v4Rules = Int32Array.from(i4, (x) => x.rule);
+    const i6 = v6.length === 0 ? [{ start: 0n, rule: -1 }] : elementaryIntervals(v6, 128);
+    this.#v6Starts = new Uint32Array(4 * i6.length);
+    i6.forEach((x, j) => {
+      for (let w = 0; w < 4; w++)
+        this.#v6Starts[4 * j + w] = Number((x.start >> BigInt(96 - 32 * w)) & 0xffffffffn);
+    });
+    this.#v6Rules = Int32Array.from(i6, (x) => x.rule);
+  }
+
+  /** Rule label of the first CIDR holding the IPv4 address (as uint32), or -1. */
+  matchV4(address: number): number {
+    const starts = this.#v4Starts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= address) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#v4Rules[lo];
+  }
+
+  /** Rule label of the first CIDR holding the IPv6 address at bytes[off, off+16), or -1. */
+  matchV6(bytes: Uint8Array, off: number): number {
+    if (isV4Mapped(bytes, off)) return this.matchV4(readU32(bytes, off + 12));
+    const w0 = readU32(bytes, off);
+    const w1 = readU32(bytes, off + 4);
+    const w2 = readU32(bytes, off + 8);
+    const w3 = readU32(bytes, off + 12);
+    const s = this.#v6Starts;
+    let lo = 0;
+    let hi = this.#v6Rules.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      const m = 4 * mid;
+      // starts[mid] <= address, word by word
+      const le =
+        s[m] < w0 ||
+        (s[m] === w0 &&
+          (s[m + 1] < w1 ||
+            (s[m + 1] === w1 && (s[m + 2] < w2 || (s[m + 2] === w2 && s[m + 3] <= w3)))));
+      if (le) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#v6Rules[lo];
+  }
+
+  /** Rule label for a 4- or 16-byte address, or -1. */
+  match(family: 4 | 6, bytes: Uint8Array): number {
+    return family === 4 ? this.matchV4(readU32(bytes, 0)) : this.matchV6(bytes, 0);
+  }
+}
+
+function readU32(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}

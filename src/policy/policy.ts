@@ -1,0 +1,280 @@
+/**
+ * The compiled policy: tenants and rules turned into lookup structures, and `decide()`.
+ *
+ * A compiled policy is an immutable value. Reloads (SIGHUP, a changed file, later the control
+ * plane) compile a new one and swap it in (see PolicyHolder); connections decide against
+ * whichever policy is current when their ClientHello completes.
+ *
+ * Decision semantics (PRODUCT.md, "Decision semantics"):
+ * - a tenant without `allow` admits everything (no restriction configured yet);
+ * - a connection with a Private Link identity is admitted only by a rule naming that identity:
+ *   `link: L` admits it; `link: L, cidr: C` admits it when its source is in C; a cidr-only rule
+ *   never admits it, because consumer source addresses overlap across customers;
+ * - a connection without identity (public) is admitted by a cidr-only rule holding its source,
+ *   or by `publicInternet: true`;
+ * - an unknown host name or a missing SNI is denied, unless a fallback upstream is configured;
+ * - a report-only tenant's denials are reported as "would-deny" and the connection goes through.
+ * Cost per decision: one host lookup, one Map lookup for the identity, one binary search over
+ * the tenant's CIDRs; independent of the number of tenants and of other tenants' rules.
+ */
+import type {
+  HostPort,
+  LinkgateConfig,
+  ListenerConfig,
+  RuleConfig,
+  TenantConfig,
+} from "../config/types.js";
+import type { ErrorCode } from "../errors/index.js";
+import { CidrSet, type ParsedCidr, parseCidr } from "./cidr.js";
+import { type HostPattern, HostResolver, parseHostPattern } from "./hosts.js";
+
+export type Verdict = "allow" | "would-deny" | "deny";
+
+/** The rules naming one identity in one tenant. */
+interface LinkEntry {
+  /** Index of the first `link: L` rule without CIDR, or -1. */
+  unrestrictedRule: number;
+  /** `link: L, cidr: C` rules; null when there are none. */
+  cidrs: CidrSet | null;
+}
+
+export interface CompiledTenant {
+  readonly id: string;
+  readonly enforcement: "enforce" | "report-only";
+  readonly upstream: HostPort;
+  /** "host:port", for logs. */
+  readonly upstreamText: string;
+  /** No allow list: everything is admitted. */
+  readonly unrestricted: boolean;
+  readonly publicInternet: boolean;
+  readonly links: ReadonlyMap<string, LinkEntry>;
+  /** cidr-only rules, for connections without identity; null when none. */
+  readonly publicCidrs: CidrSet | null;
+  readonly rules: readonly RuleConfig[];
+  /** Changes whenever this tenant's configuration changes (to re-check live connections). */
+  readonly fingerprint: string;
+}
+
+export interface CompiledListener {
+  readonly name: string;
+  readonly config: ListenerConfig;
+  readonly trustedProxies: CidrSet;
+}
+
+export interface PolicyDecision {
+  readonly verdict: Verdict;
+  readonly reason: ErrorCode;
+  readonly tenant: CompiledTenant | null;
+  /** Index in the tenant's rules of the rule that admitted the connection, or -1. */
+  readonly ruleIndex: number;
+  /** Where to forward (for allow and would-deny), else null. */
+  readonly upstream: HostPort | null;
+  readonly upstreamText: string | null;
+}
+
+/** A connection as seen by the policy. */
+export interface DecisionInput {
+  /** Lower-case host name from the SNI, or null when the ClientHello had none. */
+  sni: string | null;
+  /** Normalised identity ("aws:vpce-…") or null. */
+  link: string | null;
+  /** Source address family (4 or 6) and bytes; family 0 when unknown. */
+  sourceFamily: 0 | 4 | 6;
+  sourceBytes: Uint8Array;
+}
+
+const EMPTY_LINKS: ReadonlyMap<string, LinkEntry> = new Map();
+
+function hostPortText(h: HostPort): string {
+  return h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
+}
+
+function cidrOrThrow(text: string, where: string): ParsedCidr {
+  const c = parseCidr(text);
+  if (c === null) throw new Error(`${where}: invalid CIDR ${JSON.stringify(text)}`);
+  return c;
+}
+
+function compileTenant(t: TenantConfig, defaultUpstream: HostPort | null): CompiledTenant {
+  const upstream = t.upstream ?? defaultUpstream;
+  if (upstream === null) throw new Error(`tenant ${t.id}: no upstream and no routing.upstream`);
+  const rules = t.allow?.rules ?? [];
+  const byLink = new Map<
+    string,
+    { unrestrictedRule: number; cidrs: ParsedCidr[]; labels: number[] }
+  >();
+  const publicCidrs: ParsedCidr[] = [];
+  const publicLabels: number[] = [];
+  rules.forEach((r, i) => {
+    if (r.link !== null) {
+      let e = byLink.get(r.link);
+      if (e === undefined) {
+        e = { unrestrictedRule: -1, cidrs: [], labels: [] };
+        byLink.set(r.link, e);
+      }
+      if (r.cidr === null) {
+        if (e.unrestrictedRule < 0) e.unrestrictedRule = i;
+      } else {
+        e.cidrs.push(cidrOrThrow(r.cidr, `tenant ${t.id} rule ${i}`));
+        e.labels.push(i);
+      }
+    } else if (r.cidr !== null) {
+      publicCidrs.push(cidrOrThrow(r.cidr, `tenant ${t.id} rule ${i}`));
+      publicLabels.push(i);
+    }
+  });
+  const links = new Map<string, LinkEntry>();
+  for (const [id, e] of byLink) {
+    links.set(id, {
+      unrestrictedRule: e.unrestrictedRule,
+      cidrs: e.cidrs.length === 0 ? null : new CidrSet(e.cidrs, e.labels),
+    });
+  }
+  return Object.freeze({
+    id: t.id,
+    enforcement: t.enforcement,
+    upstream,
+    upstreamText: hostPortText(upstream),
+    unrestricted: t.allow === null,
+    publicInternet: t.allow?.publicInternet ?? false,
+    links: links.size === 0 ? EMPTY_LINKS : links,
+    publicCidrs: publicCidrs.length === 0 ? null : new CidrSet(publicCidrs, publicLabels),
+    rules,
+    fingerprint: JSON.stringify([t, upstream]),
+  });
+}
+
+export class CompiledPolicy {
+  readonly config: LinkgateConfig;
+  readonly tenants: ReadonlyMap<string, CompiledTenant>;
+  readonly listeners: ReadonlyMap<string, CompiledListener>;
+  readonly patterns: readonly HostPattern[];
+  readonly ruleCount: number;
+  /** When this policy was compiled (ms since the epoch). */
+  readonly compiledAt: number;
+  readonly #hosts: HostResolver<CompiledTenant>;
+  readonly #fallback: HostPort | null;
+  readonly #fallbackText: string | null;
+  // Decisions that do not depend on the tenant are shared: a flood of unknown hosts allocates nothing.
+  readonly #unknownHost: PolicyDecision;
+  readonly #noSni: PolicyDecision;
+
+  constructor(config: LinkgateConfig) {
+    this.config = config;
+    const tenants = new Map<string, CompiledTenant>();
+    const exact = new Map<string, CompiledTenant>();
+    let ruleCount = 0;
+    for (const t of config.tenants) {
+      const c = compileTenant(t, config.routing.upstream);
+      tenants.set(t.id, c);
+      for (const h of t.hostnames) exact.set(h, c);
+      ruleCount += c.rules.length;
+    }
+    const patterns = config.routing.hostPatterns.map((p) => {
+      const parsed = parseHostPattern(p);
+      if (parsed === null) throw new Error(`invalid host pattern ${JSON.stringify(p)}`);
+      return parsed;
+    });
+    this.tenants = tenants;
+    this.patterns = patterns;
+    this.ruleCount = ruleCount;
+    this.#hosts = new HostResolver(exact, tenants, patterns);
+    this.listeners = new Map(
+      config.listeners.map((l) => [
+        l.name,
+        {
+          name: l.name,
+          config: l,
+          trustedProxies: new CidrSet(
+            l.trustedProxies.map((c) => cidrOrThrow(c, `listener ${l.name}`)),
+          ),
+        },
+      ]),
+    );
+    this.#fallback = config.routing.fallbackUpstream;
+    this.#fallbackText = this.#fallback === null ? null : hostPortText(this.#fallback);
+    this.#unknownHost = this.#hostless("POLICY_UNKNOWN_HOST");
+    this.#noSni = this.#hostless("TLS_NO_SNI");
+    this.compiledAt = Date.now();
+  }
+
+  #hostless(reason: ErrorCode): PolicyDecision {
+    return Object.freeze(
+      this.#fallback === null
+        ? {
+            verdict: "deny",
+            reason,
+            tenant: null,
+            ruleIndex: -1,
+            upstream: null,
+            upstreamText: null,
+          }
+        : {
+            verdict: "allow",
+            reason: "POLICY_FALLBACK",
+            tenant: null,
+            ruleIndex: -1,
+            upstream: this.#fallback,
+            upstreamText: this.#fallbackText,
+          },
+    ) as PolicyDecision;
+  }
+
+  /** The tenant a host name maps to, or null. */
+  tenantForHost(host: string): CompiledTenant | null {
+    return this.#hosts.resolve(host);
+  }
+
+  decide(input: DecisionInput): PolicyDecision {
+    if (input.sni === null) return this.#noSni;
+    const tenant = this.#hosts.resolve(input.sni);
+    if (tenant === null) return this.#unknownHost;
+    return decideForTenant(tenant, input);
+  }
+}
+
+function outcome(
+  tenant: CompiledTenant,
+  allowed: boolean,
+  reason: ErrorCode,
+  ruleIndex: number,
+): PolicyDecision {
+  const verdict: Verdict = allowed
+    ? "allow"
+    : tenant.enforcement === "report-only"
+      ? "would-deny"
+      : "deny";
+  const forwarded = verdict !== "deny";
+  return {
+    verdict,
+    reason,
+    tenant,
+    ruleIndex,
+    upstream: forwarded ? tenant.upstream : null,
+    upstreamText: forwarded ? tenant.upstreamText : null,
+  };
+}
+
+/** The decision for a connection already mapped to `tenant`. */
+export function decideForTenant(tenant: CompiledTenant, input: DecisionInput): PolicyDecision {
+  if (tenant.unrestricted) return outcome(tenant, true, "POLICY_NO_RESTRICTION", -1);
+  if (input.link !== null) {
+    const entry = tenant.links.get(input.link);
+    if (entry === undefined) return outcome(tenant, false, "POLICY_LINK_NOT_ALLOWED", -1);
+    if (entry.unrestrictedRule >= 0)
+      return outcome(tenant, true, "POLICY_LINK_ALLOWED", entry.unrestrictedRule);
+    const rule =
+      entry.cidrs === null || input.sourceFamily === 0
+        ? -1
+        : entry.cidrs.match(input.sourceFamily, input.sourceBytes);
+    return rule >= 0
+      ? outcome(tenant, true, "POLICY_LINK_CIDR_ALLOWED", rule)
+      : outcome(tenant, false, "POLICY_LINK_SOURCE_NOT_ALLOWED", -1);
+  }
+  if (tenant.publicCidrs !== null && input.sourceFamily !== 0) {
+    const rule = tenant.publicCidrs.match(input.sourceFamily, input.sourceBytes);
+    if (rule >= 0) return outcome(tenant, true, "POLICY_CIDR_ALLOWED", rule);
+  }
+  if (tenant.publicInternet) return outcome(tenant, true, "POLICY_PUBLIC_ALLOWED", -1);
+  return outcome(tenant, false, "POLICY_PUBLIC_NOT_ALLOWED", -1);
+}
