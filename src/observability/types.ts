@@ -42,6 +42,11 @@ export interface ConnectionRecord {
   rule: { index: number; description: string | null } | null;
   /** Set when an allowed connection failed upstream (UPSTREAM_CONNECT_FAILED, …). */
   upstreamError: ErrorCode | null;
+  /**
+   * Set when linkgate closed a live, admitted connection: POLICY_REVOKED (a policy change
+   * withdrew its permission), CONN_SHUTDOWN (the drain period ended), CONN_CLIENT_ERROR.
+   */
+  closedBy: ErrorCode | null;
   /** "host:port" of the upstream dialled, or null when none was. */
   upstream: string | null;
   /** Bytes received from the client (PROXY header included) and sent to it. */

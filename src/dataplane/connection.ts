@@ -1,0 +1,452 @@
+/**
+ * One client connection through the L4 (TLS passthrough) data plane.
+ *
+ *   accept -> [trusted peer?] -> PROXY header -> ClientHello -> decide -> connect upstream
+ *          -> fresh PROXY v2 header + the client's bytes exactly as received -> relay
+ *
+ * Nothing is sent upstream, and no upstream is dialled, before the decision. Socket events are
+ * handled by module-level functions that find their Connection through a symbol on the socket
+ * (as undici does): no closure is allocated per connection, and the relay handlers do nothing
+ * per chunk but count, write and apply backpressure.
+ */
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+import type { ErrorCode } from "../errors/index.js";
+import { parseIp } from "../ip/address.js";
+import type { ConnectionRecord, Decision } from "../observability/types.js";
+import type { PolicyDecision } from "../policy/index.js";
+import {
+  DONE as PP_DONE,
+  INVALID as PP_INVALID,
+  type ProxyHeader,
+  ProxyHeaderDecoder,
+} from "../proxy-protocol/index.js";
+import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from "../tls/index.js";
+import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
+import type { ListenerRuntime } from "./listener.js";
+import { plainAddress, upstreamProxyHeader } from "./upstream-header.js";
+
+const kConnection = Symbol("linkgate.connection");
+
+type OwnedSocket = net.Socket & { [kConnection]?: Connection };
+
+enum State {
+  ProxyHeader = 0,
+  ClientHello = 1,
+  HealthCheck = 2,
+  Connecting = 3,
+  Relay = 4,
+  Closed = 5,
+}
+
+// Scratch for the decision input: decisions are synchronous, so one buffer serves all.
+const sourceScratch = new Uint8Array(16);
+
+export class Connection {
+  readonly listener: ListenerRuntime;
+  readonly client: OwnedSocket;
+  upstream: OwnedSocket | null = null;
+  state: State;
+  readonly acceptedAt: number;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+
+  proxyDecoder: ProxyHeaderDecoder | null = null;
+  helloDecoder: ClientHelloDecoder | null = null;
+  /** Client bytes after the PROXY header, kept until they are written upstream. */
+  pending: Buffer[] = [];
+  header: ProxyHeader | null = null;
+  health: HealthCheckReader | null = null;
+
+  sni: string | null = null;
+  decision: Decision = "drop";
+  reason: ErrorCode = "CONN_CLIENT_ERROR";
+  policy: PolicyDecision | null = null;
+  upstreamError: ErrorCode | null = null;
+  closedBy: ErrorCode | null = null;
+  decidedAt = -1;
+  bytesFromClient = 0;
+  bytesToClient = 0;
+  timer: NodeJS.Timeout | null = null;
+  finished = false;
+
+  constructor(listener: ListenerRuntime, client: net.Socket) {
+    this.listener = listener;
+    this.client = client as OwnedSocket;
+    this.client[kConnection] = this;
+    this.acceptedAt = performance.now();
+    this.peerAddress = client.remoteAddress ?? "";
+    this.peerPort = client.remotePort ?? 0;
+    this.state =
+      listener.config.proxyProtocol === "required" ? State.ProxyHeader : State.ClientHello;
+  }
+
+  /** Starts reading; called once the connection is registered with its listener. */
+  start(): void {
+    const l = this.listener;
+    const client = this.client;
+    client.setNoDelay(true);
+    client.on("error", onClientError);
+    client.on("close", onClientClose);
+    client.on("end", onClientEnd);
+    if (l.config.proxyProtocol === "required") {
+      if (!isTrustedPeer(l, this.peerAddress)) return this.drop("PP_UNTRUSTED_PEER");
+      this.proxyDecoder = new ProxyHeaderDecoder(l.proxyOptions);
+    }
+    this.helloDecoder = new ClientHelloDecoder(l.helloOptions);
+    this.timer = setTimeout(onHeaderDeadline, l.config.headerTimeoutMs, this);
+    client.on("data", onClientHeaderData);
+  }
+
+  /** Refuses the connection before any decision: nothing was or will be sent upstream. */
+  drop(reason: ErrorCode): void {
+    this.decision = "drop";
+    this.reason = reason;
+    this.close();
+  }
+
+  close(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.clearTimer();
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+
+  clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Feeds client bytes that follow the PROXY header to the ClientHello decoder. */
+  feedHello(chunk: Buffer): void {
+    this.pending.push(chunk);
+    const status = (this.helloDecoder as ClientHelloDecoder).push(chunk);
+    if (status === HELLO_INVALID)
+      return this.drop((this.helloDecoder as ClientHelloDecoder).error?.code ?? "TLS_BAD_HELLO");
+    if (status === HELLO_DONE) this.decide();
+  }
+
+  decide(): void {
+    this.clearTimer();
+    this.decidedAt = performance.now();
+    const hello = (this.helloDecoder as ClientHelloDecoder).hello;
+    this.sni = hello?.sni ?? null;
+    this.helloDecoder = null;
+    const header = this.header;
+    const family = sourceOf(this, header);
+    const policy = this.listener.holder.current;
+    const d = policy.decide({
+      sni: this.sni,
+      link: header?.link?.id ?? null,
+      sourceFamily: family,
+      sourceBytes: sourceScratch,
+    });
+    this.policy = d;
+    this.reason = d.reason;
+    if (d.verdict === "deny" || d.upstream === null) {
+      this.decision = "deny";
+      return this.close();
+    }
+    this.decision = d.verdict;
+    this.connectUpstream(d);
+  }
+
+  connectUpstream(d: PolicyDecision): void {
+    const target = d.upstream as { host: string; port: number };
+    this.state = State.Connecting;
+    this.client.pause();
+    const upstream = net.connect({
+      host: target.host,
+      port: target.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    }) as OwnedSocket;
+    upstream[kConnection] = this;
+    this.upstream = upstream;
+    upstream.on("error", onUpstreamError);
+    upstream.on("close", onUpstreamClose);
+    upstream.once("connect", onUpstreamConnect);
+    this.timer = setTimeout(onConnectDeadline, this.listener.routing().connectTimeoutMs, this);
+  }
+
+  /** Rebuilds the record fields from the connection's state when it ends. */
+  record(): ConnectionRecord {
+    const now = performance.now();
+    const h = this.header;
+    const d = this.policy;
+    const tenant = d?.tenant ?? null;
+    const ruleIndex = d?.ruleIndex ?? -1;
+    return {
+      listener: this.listener.name,
+      peer: { address: this.peerAddress, port: this.peerPort },
+      proxySource:
+        h?.source && h.source.port !== null
+          ? { address: h.source.address, port: h.source.port }
+          : null,
+      proxyDestination:
+        h?.destination && h.destination.port !== null
+          ? { address: h.destination.address, port: h.destination.port }
+          : null,
+      link: h?.link?.id ?? null,
+      sni: this.sni,
+      tenant: tenant?.id ?? null,
+      decision: this.decision,
+      reason: this.reason,
+      rule:
+        tenant !== null && ruleIndex >= 0
+          ? { index: ruleIndex, description: tenant.rules[ruleIndex]?.description ?? null }
+          : null,
+      upstreamError: this.upstreamError,
+      closedBy: this.closedBy,
+      upstream: this.upstream === null ? null : (d?.upstreamText ?? null),
+      bytesFromClient: this.bytesFromClient,
+      bytesToClient: this.bytesToClient,
+      handshakeMs: this.decidedAt < 0 ? null : round(this.decidedAt - this.acceptedAt),
+      durationMs: round(now - this.acceptedAt),
+    };
+  }
+
+  /** Reports the connection once, when the client socket has closed. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.state = State.Closed;
+    this.clearTimer();
+    this.pending = [];
+    this.upstream?.destroy();
+    this.listener.connectionFinished(this);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function isTrustedPeer(l: ListenerRuntime, address: string): boolean {
+  const ip = parseIp(address);
+  return ip !== null && l.trustedProxies.match(ip.family, ip.bytes) >= 0;
+}
+
+/**
+ * Writes the connection's source address into sourceScratch and returns its family: the PROXY
+ * header's source when there is one, the TCP peer on a `none` listener, else 0 (unknown).
+ */
+function sourceOf(c: Connection, header: ProxyHeader | null): 0 | 4 | 6 {
+  if (header === null) {
+    const ip = parseIp(c.peerAddress);
+    if (ip === null) return 0;
+    sourceScratch.set(ip.bytes);
+    return ip.family;
+  }
+  if (header.version === 2) return header.sourceIp(sourceScratch);
+  const src = header.source;
+  if (src === null) return 0;
+  const ip = parseIp(src.address);
+  if (ip === null) return 0;
+  sourceScratch.set(ip.bytes);
+  return ip.family;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header phase: PROXY header, ClientHello, LOCAL health checks.
+
+function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
+  const c = this[kConnection] as Connection;
+  c.bytesFromClient += chunk.length;
+  switch (c.state) {
+    case State.ProxyHeader: {
+      const d = c.proxyDecoder as ProxyHeaderDecoder;
+      const status = d.push(chunk);
+      if (status === PP_INVALID) return c.drop(d.error?.code ?? "PP_MISSING_HEADER");
+      if (status !== PP_DONE) return;
+      const header = d.header as ProxyHeader;
+      c.header = header;
+      c.proxyDecoder = null;
+      const rest = d.tailOffset < chunk.length ? chunk.subarray(d.tailOffset) : null;
+      if (header.command === "local") {
+        c.state = State.HealthCheck;
+        c.decision = "health-check";
+        c.reason = "HEALTH_CHECK_TCP";
+        c.helloDecoder = null;
+        c.health = new HealthCheckReader();
+        if (rest !== null) feedHealthCheck(c, rest);
+        return;
+      }
+      c.state = State.ClientHello;
+      if (rest !== null) c.feedHello(rest);
+      return;
+    }
+    case State.ClientHello:
+      return c.feedHello(chunk);
+    case State.HealthCheck:
+      return feedHealthCheck(c, chunk);
+    case State.Connecting:
+      // Paused, but data already read may still be delivered: keep it for the upstream.
+      c.pending.push(chunk);
+      return;
+    default:
+      return;
+  }
+}
+
+function feedHealthCheck(c: Connection, chunk: Buffer): void {
+  const h = c.health as HealthCheckReader;
+  const result = h.push(chunk);
+  if (result === "need-more") return;
+  c.clearTimer();
+  if (result === "http") {
+    c.reason = "HEALTH_CHECK_HTTP";
+    answerHealthCheck(c.client, c.listener.ready());
+    c.state = State.Closed;
+    return;
+  }
+  c.reason = "HEALTH_CHECK_TCP";
+  c.close();
+}
+
+function onHeaderDeadline(c: Connection): void {
+  c.timer = null;
+  if (c.state === State.HealthCheck) {
+    c.reason = "HEALTH_CHECK_TCP";
+    return c.close();
+  }
+  c.drop("CONN_HEADER_TIMEOUT");
+}
+
+function onClientEnd(this: OwnedSocket): void {
+  const c = this[kConnection] as Connection;
+  switch (c.state) {
+    case State.ProxyHeader:
+      return c.drop(c.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
+    case State.ClientHello:
+      return c.drop("TLS_INCOMPLETE");
+    case State.HealthCheck:
+      c.reason = "HEALTH_CHECK_TCP";
+      return c.close();
+    case State.Connecting:
+      // The client finished sending before the upstream answered: forward the FIN after the
+      // pending bytes (half-close), see onUpstreamConnect.
+      return;
+    case State.Relay:
+      c.upstream?.end();
+      return;
+    default:
+      return;
+  }
+}
+
+function onClientError(this: OwnedSocket, _error: Error): void {
+  const c = this[kConnection] as Connection;
+  if (c.state === State.Closed) return; // linkgate closed it itself
+  if (c.decidedAt >= 0) c.closedBy ??= "CONN_CLIENT_ERROR";
+  else if (c.decision !== "health-check") c.reason = "CONN_CLIENT_ERROR";
+  c.close();
+}
+
+function onClientClose(this: OwnedSocket): void {
+  (this[kConnection] as Connection).finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream connect.
+
+function onConnectDeadline(c: Connection): void {
+  c.timer = null;
+  c.upstreamError = "UPSTREAM_CONNECT_TIMEOUT";
+  c.close();
+}
+
+function onUpstreamConnect(this: OwnedSocket): void {
+  const c = this[kConnection] as Connection;
+  c.clearTimer();
+  if (c.state !== State.Connecting) return;
+  const d = c.policy as PolicyDecision;
+  this.cork();
+  if (c.listener.routing().upstreamProxyProtocol === "v2") {
+    const h = c.header;
+    this.write(
+      upstreamProxyHeader({
+        source: h === null ? { address: c.peerAddress, port: c.peerPort } : portOf(h.source),
+        destination:
+          h === null
+            ? { address: plainAddress(c.client.localAddress ?? ""), port: c.client.localPort ?? 0 }
+            : portOf(h.destination),
+        link: h?.link ?? null,
+        sni: c.sni,
+        tenant: d.tenant?.id ?? null,
+      }),
+    );
+  }
+  // The client's bytes exactly as received, ClientHello included.
+  for (const chunk of c.pending) this.write(chunk);
+  c.pending = [];
+  this.uncork();
+  c.state = State.Relay;
+  if (d.tenant !== null) c.listener.register(d.tenant.id, c);
+  const client = c.client;
+  client.removeListener("data", onClientHeaderData);
+  client.on("data", onClientData);
+  client.on("drain", onClientDrain);
+  this.on("data", onUpstreamData);
+  this.on("drain", onUpstreamDrain);
+  this.on("end", onUpstreamEnd);
+  if (client.readableEnded) this.end();
+  else client.resume();
+}
+
+function portOf(
+  a: { address: string; port: number | null } | null,
+): { address: string; port: number } | null {
+  return a === null || a.port === null ? null : { address: a.address, port: a.port };
+}
+
+function onUpstreamError(this: OwnedSocket, _error: Error): void {
+  const c = this[kConnection] as Connection;
+  if (c.state === State.Connecting) c.upstreamError = "UPSTREAM_CONNECT_FAILED";
+  else if (c.state === State.Relay) c.upstreamError ??= "UPSTREAM_ERROR";
+  c.close();
+}
+
+function onUpstreamClose(this: OwnedSocket): void {
+  const c = this[kConnection] as Connection;
+  // The upstream closed while the client is still open: end the client once it has what the
+  // upstream sent (a clean close after a half-close arrives here too).
+  if (c.state === State.Connecting) {
+    c.upstreamError ??= "UPSTREAM_CONNECT_FAILED";
+    return c.close();
+  }
+  if (c.state === State.Relay && !c.client.destroyed) {
+    if (this.readableEnded) c.client.end();
+    else c.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relay: count, write, backpressure, half-close. No allocation, no logging, no promise.
+
+function onClientData(this: OwnedSocket, chunk: Buffer): void {
+  const c = this[kConnection] as Connection;
+  c.bytesFromClient += chunk.length;
+  if (!(c.upstream as OwnedSocket).write(chunk)) this.pause();
+}
+
+function onUpstreamDrain(this: OwnedSocket): void {
+  (this[kConnection] as Connection).client.resume();
+}
+
+function onUpstreamData(this: OwnedSocket, chunk: Buffer): void {
+  const c = this[kConnection] as Connection;
+  c.bytesToClient += chunk.length;
+  if (!c.client.write(chunk)) this.pause();
+}
+
+function onClientDrain(this: OwnedSocket): void {
+  (this[kConnection] as Connection).upstream?.resume();
+}
+
+function onUpstreamEnd(this: OwnedSocket): void {
+  (this[kConnection] as Connection).client.end();
+}

@@ -1,0 +1,143 @@
+/**
+ * A listener: one TCP server with its role (PROXY header required or forbidden), its limits,
+ * its live connections and the options its decoders share.
+ */
+import net from "node:net";
+import type { ListenerConfig, RoutingConfig } from "../config/types.js";
+import type { ConnectionRecord } from "../observability/types.js";
+import type { CidrSet, ConnectionRegistry, PolicyHolder } from "../policy/index.js";
+import { type ResolvedOptions, resolveOptions } from "../proxy-protocol/options.js";
+import { type ResolvedClientHelloOptions, resolveClientHelloOptions } from "../tls/index.js";
+import { Connection } from "./connection.js";
+
+/** Receives what the data plane reports; implemented by logs and metrics. */
+export interface ConnectionObserver {
+  opened(listener: string): void;
+  closed(record: ConnectionRecord): void;
+}
+
+export interface ListenerContext {
+  holder: PolicyHolder;
+  observer: ConnectionObserver;
+  registry: ConnectionRegistry<Connection>;
+  /** Whether the gateway is ready (false while starting and draining). */
+  ready(): boolean;
+}
+
+export class ListenerRuntime {
+  readonly name: string;
+  readonly holder: PolicyHolder;
+  readonly server: net.Server;
+  readonly live = new Set<Connection>();
+  readonly #context: ListenerContext;
+  // Settings derived from the listener's configuration in the current policy; a reload that
+  // changes headerTimeout, caps or trustedProxies applies to the next connection.
+  #config: ListenerConfig;
+  #proxyOptions: ResolvedOptions;
+  #helloOptions: ResolvedClientHelloOptions;
+  #trustedProxies: CidrSet;
+  #generation = -1;
+
+  constructor(config: ListenerConfig, context: ListenerContext) {
+    this.name = config.name;
+    this.holder = context.holder;
+    this.#context = context;
+    this.#config = config;
+    this.#proxyOptions = resolveOptions();
+    this.#helloOptions = resolveClientHelloOptions();
+    this.#trustedProxies = this.#refresh();
+    // allowHalfOpen: a client's FIN is forwarded upstream instead of closing both directions.
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true });
+    this.server.on("connection", (socket: net.Socket) => this.#accept(socket));
+  }
+
+  #refresh(): CidrSet {
+    if (this.#generation === this.holder.generation) return this.#trustedProxies;
+    const compiled = this.holder.current.listeners.get(this.name);
+    if (compiled === undefined) throw new Error(`listener ${this.name} is not in the policy`);
+    const config = compiled.config;
+    this.#config = config;
+    this.#proxyOptions = resolveOptions({
+      maxHeaderSize: config.maxProxyHeaderBytes,
+      requireCrc32c: config.requireCrc32c,
+    });
+    this.#helloOptions = resolveClientHelloOptions({ maxHelloSize: config.maxClientHelloBytes });
+    this.#trustedProxies = compiled.trustedProxies;
+    this.#generation = this.holder.generation;
+    return this.#trustedProxies;
+  }
+
+  get config(): ListenerConfig {
+    this.#refresh();
+    return this.#config;
+  }
+
+  get proxyOptions(): ResolvedOptions {
+    this.#refresh();
+    return this.#proxyOptions;
+  }
+
+  get helloOptions(): ResolvedClientHelloOptions {
+    this.#refresh();
+    return this.#helloOptions;
+  }
+
+  get trustedProxies(): CidrSet {
+    return this.#refresh();
+  }
+
+  routing(): RoutingConfig {
+    return this.holder.current.config.routing;
+  }
+
+  ready(): boolean {
+    return this.#context.ready();
+  }
+
+  #accept(socket: net.Socket): void {
+    const c = new Connection(this, socket);
+    this.live.add(c);
+    this.#context.observer.opened(this.name);
+    const max = this.config.maxConnections;
+    if (max !== null && this.live.size > max) {
+      socket.on("error", () => {});
+      socket.on("close", () => c.finish());
+      c.drop("CONN_AT_CAPACITY");
+      return;
+    }
+    c.start();
+  }
+
+  register(tenant: string, c: Connection): void {
+    this.#context.registry.add(tenant, c);
+  }
+
+  connectionFinished(c: Connection): void {
+    this.live.delete(c);
+    const tenant = c.policy?.tenant?.id;
+    if (tenant !== undefined) this.#context.registry.delete(tenant, c);
+    this.#context.observer.closed(c.record());
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = this.#config.bind;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) =>
+        reject(new Error(`listener ${this.name} cannot bind ${host}:${port}: ${error.message}`));
+      this.server.once("error", onError);
+      this.server.listen({ host, port, backlog: 4096 }, () => {
+        this.server.off("error", onError);
+        const a = this.server.address() as net.AddressInfo;
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  /** Stops accepting; live connections carry on. */
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+}
