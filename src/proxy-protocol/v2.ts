@@ -54,11 +54,13 @@ function tiles(buf: Buffer, p: number, end: number): boolean {
  * LOCAL: the receiver must skip `len` bytes whatever the family says, and use no address and no
  * identity. The block is still read as TLVs when it can be, to verify a CRC32C and to show the
  * TLVs, but senders disagree on where they start: AWS health checks send fam 0x11 with no
- * address block and TLVs at byte 16; other senders put the family's address block first. Some
- * blocks tile both ways (zero padding does), so: a reading whose CRC32C verifies wins (byte 16
- * first); otherwise a reading that tiles with a wrong CRC32C means corruption and the header is
- * rejected; otherwise the reading after the address block, then the one from byte 16; when none
- * tiles the block stays opaque.
+ * address block and TLVs at byte 16; other senders put the family's address block first.
+ * Some blocks tile both ways (zero padding does; address bytes sometimes do), so: a reading whose
+ * CRC32C verifies wins (byte 16 first); otherwise a reading without CRC32C (after the address
+ * block first); the header is rejected only when every reading that tiles has a wrong CRC32C;
+ * when none tiles the block stays opaque. The order leans towards accepting: a LOCAL header is
+ * never routed and carries no identity, while rejecting a real health check takes the instance
+ * out of the load balancer.
  */
 function parseLocalBlock(
   f: MutableProxyHeader,
@@ -77,12 +79,12 @@ function parseLocalBlock(
   if (a === CRC_VALID || b === CRC_VALID) {
     f._tlvStart = a === CRC_VALID ? atSixteen : afterAddress;
     f.crc32c = "valid";
-  } else if (a === CRC_BAD || b === CRC_BAD) {
-    return fail("PP2_BAD_CRC32C", "CRC32C of the LOCAL header does not match", 16);
   } else if (b === NO_CRC) {
     f._tlvStart = afterAddress;
   } else if (a === NO_CRC) {
     f._tlvStart = atSixteen;
+  } else if (a === CRC_BAD || b === CRC_BAD) {
+    return fail("PP2_BAD_CRC32C", "CRC32C of the LOCAL header does not match", 16);
   }
   return null; // otherwise opaque
 }

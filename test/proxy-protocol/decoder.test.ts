@@ -391,9 +391,26 @@ describe("LOCAL", () => {
       h.tlvs.map((t) => t.name),
       ["CRC32C", "NOOP"],
     );
+    // A corrupted CRC byte: the reading at byte 16 fails, but the block also tiles after the
+    // address block (zero padding), so the health check still counts as LOCAL.
     const bad = Buffer.from(b3);
     bad[20] ^= 1;
-    assert.equal(code(bad), "PP2_BAD_CRC32C");
+    assert.equal(ok(bad).crc32c, "absent");
+    // A LOCAL header whose TLVs (from byte 16, the only reading that tiles) fail the CRC is rejected.
+    const only16 = hex(`${SIG}2000000f030004deadbeef040005aabbccddee`);
+    assert.equal(code(only16), "PP2_BAD_CRC32C");
+  });
+
+  test("LOCAL with an address block that happens to read as a CRC32C TLV is not rejected", () => {
+    // fam 0x11, the address block reads from byte 16 as CRC32C(4 bytes) + a 2-byte TLV, then a
+    // NOOP follows the block: a real header from a sender that writes addresses in LOCAL.
+    const h = ok(`${SIG}2011000f030004deadbeef000002aabb040000`);
+    assert.equal(h.command, "local");
+    assert.deepEqual(
+      h.tlvs.map((t) => t.name),
+      ["NOOP"],
+    );
+    assert.equal(h.crc32c, "absent");
   });
 
   test("LOCAL with an address block that does not parse as TLVs is skipped whole", () => {
