@@ -2,8 +2,11 @@
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { checkCommand } from "./check.js";
+import { explainCommand } from "./explain.js";
 import { CommandFailure, EXIT_OK, EXIT_USAGE, type Io, processIo } from "./output.js";
 import { decodeCommand, encodeCommand } from "./pp2.js";
+import { serveCommand } from "./serve.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -31,13 +34,39 @@ export function buildProgram(io: Io): Command {
 
   program
     .command("serve")
-    .description("run the gateway (listeners, control-plane API, metrics)")
-    .option("-c, --config <file>", "configuration file (YAML or JSON)")
-    .action(() => {
-      io.stdout(
-        "linkgate: the gateway is coming next (see the issues); today this package ships the PROXY protocol library and `linkgate pp2`.\n",
-      );
+    .description(
+      "run the gateway: listeners, metrics and health endpoints; SIGHUP reloads, SIGTERM drains",
+    )
+    .option("-c, --config <file>", "configuration file (YAML or JSON)", "linkgate.yaml")
+    .option("--no-watch", "do not reload when the file changes (SIGHUP still does)")
+    .action(async (flags: { config: string; watch: boolean }) => {
+      await serveCommand(flags, io, packageVersion());
     });
+
+  program
+    .command("explain")
+    .description("print, as JSON, the decision for a connection, without touching the network")
+    .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+    .requiredOption("--host <name>", "the host name the client asks for (the SNI)")
+    .option("--link <identity>", "the Private Link identity: aws:vpce-…, azure:N or gcp:N")
+    .option("--source <ip>", "the client address (from the PROXY header, or the TCP peer)")
+    .option("--listener <name>", "the listener the connection arrives on")
+    .option("--compact", "print one line of JSON")
+    .action(async (flags) => {
+      await explainCommand(flags, io);
+    });
+
+  program
+    .command("check")
+    .description(
+      "validate a configuration file; prints every error with its file, line, column and key",
+    )
+    .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+    .option("--json", "print {ok, file, errors[]} as JSON on stdout instead")
+    .action(async (flags: { config: string; json?: boolean }) => {
+      await checkCommand(flags, io);
+    })
+    .exitOverride();
 
   const pp2 = program
     .command("pp2")

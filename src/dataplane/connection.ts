@@ -90,7 +90,10 @@ export class Connection {
     client.on("close", onClientClose);
     client.on("end", onClientEnd);
     if (l.config.proxyProtocol === "required") {
-      if (!isTrustedPeer(l, this.peerAddress)) return this.drop("PP_UNTRUSTED_PEER");
+      if (!isTrustedPeer(l, this.peerAddress)) {
+        this.drop("PP_UNTRUSTED_PEER");
+        return;
+      }
       this.proxyDecoder = new ProxyHeaderDecoder(l.proxyOptions);
     }
     this.helloDecoder = new ClientHelloDecoder(l.helloOptions);
@@ -124,9 +127,11 @@ export class Connection {
   feedHello(chunk: Buffer): void {
     this.pending.push(chunk);
     const status = (this.helloDecoder as ClientHelloDecoder).push(chunk);
-    if (status === HELLO_INVALID)
-      return this.drop((this.helloDecoder as ClientHelloDecoder).error?.code ?? "TLS_BAD_HELLO");
-    if (status === HELLO_DONE) this.decide();
+    if (status === HELLO_INVALID) {
+      this.drop((this.helloDecoder as ClientHelloDecoder).error?.code ?? "TLS_BAD_HELLO");
+    } else if (status === HELLO_DONE) {
+      this.decide();
+    }
   }
 
   decide(): void {
@@ -148,7 +153,8 @@ export class Connection {
     this.reason = d.reason;
     if (d.verdict === "deny" || d.upstream === null) {
       this.decision = "deny";
-      return this.close();
+      this.close();
+      return;
     }
     this.decision = d.verdict;
     this.connectUpstream(d);
@@ -260,7 +266,10 @@ function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
     case State.ProxyHeader: {
       const d = c.proxyDecoder as ProxyHeaderDecoder;
       const status = d.push(chunk);
-      if (status === PP_INVALID) return c.drop(d.error?.code ?? "PP_MISSING_HEADER");
+      if (status === PP_INVALID) {
+        c.drop(d.error?.code ?? "PP_MISSING_HEADER");
+        return;
+      }
       if (status !== PP_DONE) return;
       const header = d.header as ProxyHeader;
       c.header = header;
@@ -280,9 +289,11 @@ function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
       return;
     }
     case State.ClientHello:
-      return c.feedHello(chunk);
+      c.feedHello(chunk);
+      return;
     case State.HealthCheck:
-      return feedHealthCheck(c, chunk);
+      feedHealthCheck(c, chunk);
+      return;
     case State.Connecting:
       // Paused, but data already read may still be delivered: keep it for the upstream.
       c.pending.push(chunk);
@@ -311,7 +322,8 @@ function onHeaderDeadline(c: Connection): void {
   c.timer = null;
   if (c.state === State.HealthCheck) {
     c.reason = "HEALTH_CHECK_TCP";
-    return c.close();
+    c.close();
+    return;
   }
   c.drop("CONN_HEADER_TIMEOUT");
 }
@@ -320,12 +332,15 @@ function onClientEnd(this: OwnedSocket): void {
   const c = this[kConnection] as Connection;
   switch (c.state) {
     case State.ProxyHeader:
-      return c.drop(c.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
+      c.drop(c.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
+      return;
     case State.ClientHello:
-      return c.drop("TLS_INCOMPLETE");
+      c.drop("TLS_INCOMPLETE");
+      return;
     case State.HealthCheck:
       c.reason = "HEALTH_CHECK_TCP";
-      return c.close();
+      c.close();
+      return;
     case State.Connecting:
       // The client finished sending before the upstream answered: forward the FIN after the
       // pending bytes (half-close), see onUpstreamConnect.
@@ -416,7 +431,8 @@ function onUpstreamClose(this: OwnedSocket): void {
   // upstream sent (a clean close after a half-close arrives here too).
   if (c.state === State.Connecting) {
     c.upstreamError ??= "UPSTREAM_CONNECT_FAILED";
-    return c.close();
+    c.close();
+    return;
   }
   if (c.state === State.Relay && !c.client.destroyed) {
     if (this.readableEnded) c.client.end();

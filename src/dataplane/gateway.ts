@@ -57,7 +57,7 @@ export class Gateway {
     try {
       for (const l of this.listeners) bound.push({ name: l.name, ...(await l.listen()) });
     } catch (error) {
-      await Promise.all(this.listeners.map((l) => l.stopAccepting()));
+      for (const l of this.listeners) l.stopAccepting();
       throw error;
     }
     this.#ready = true;
@@ -115,7 +115,7 @@ export class Gateway {
     if (this.#stopping) return { closed: 0 };
     this.#stopping = true;
     this.#ready = false;
-    await Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    for (const l of this.listeners) l.stopAccepting();
     const deadline = Date.now() + drainMs;
     while (this.activeConnections > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));

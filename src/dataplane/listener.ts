@@ -133,11 +133,11 @@ export class ListenerRuntime {
     });
   }
 
-  /** Stops accepting; live connections carry on. */
-  stopAccepting(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-    });
+  /**
+   * Stops accepting; live connections carry on. (server.close()'s callback waits for every
+   * connection to end, which is what draining waits for separately, so it is not awaited.)
+   */
+  stopAccepting(): void {
+    if (this.server.listening) this.server.close();
   }
 }

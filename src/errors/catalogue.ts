@@ -64,7 +64,8 @@ export const ERROR_CATALOGUE = {
   CONFIG_SCHEMA: "a configuration value has the wrong type, is missing or is out of range",
   CONFIG_UNKNOWN_KEY: "the configuration has a key that does not exist (a typo?)",
   CONFIG_DUPLICATE: "a name, id, host name, address or key appears more than once",
-  CONFIG_BAD_ADDRESS: 'an address must be "host:port" (IPv6 in brackets); a bind host must be an IP',
+  CONFIG_BAD_ADDRESS:
+    'an address must be "host:port" (IPv6 in brackets); a bind host must be an IP',
   CONFIG_BAD_CIDR: "a CIDR must be an IPv4 or IPv6 network with a valid prefix and zero host bits",
   CONFIG_BAD_IDENTITY: 'an identity must be "aws:vpce-…", "azure:<uint32>" or "gcp:<uint64>"',
   CONFIG_BAD_HOSTNAME: "a tenant host name must be a lower-case DNS name",
@@ -74,6 +75,8 @@ export const ERROR_CATALOGUE = {
   CONFIG_PROXY_TRUST: "trustedProxies must be set with proxyProtocol: required, and only then",
   CONFIG_NO_UPSTREAM: "a tenant has no upstream and routing.upstream is not set",
   CONFIG_BAD_TENANT_ID: "a tenant id cannot start or end with a hyphen: it is a DNS label",
+  CONFIG_NEEDS_RESTART:
+    "the new configuration changes listener sockets, which only a restart applies",
 
   // Building headers (encoder, CLI)
   PP_ENCODE_BAD_ADDRESS: "an address to encode is not valid for the chosen family",
@@ -102,7 +105,8 @@ export const ERROR_CATALOGUE = {
 
   // Data plane
   PP_UNTRUSTED_PEER: "dropped: the peer is not in the listener's trustedProxies",
-  CONN_HEADER_TIMEOUT: "dropped: the PROXY header and ClientHello did not arrive within headerTimeout",
+  CONN_HEADER_TIMEOUT:
+    "dropped: the PROXY header and ClientHello did not arrive within headerTimeout",
   CONN_AT_CAPACITY: "dropped: the listener is at maxConnections",
   CONN_CLIENT_ERROR: "the client connection failed (reset or socket error)",
   CONN_SHUTDOWN: "closed: the drain period after SIGTERM ended",

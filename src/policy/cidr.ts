@@ -7,7 +7,7 @@
  * IPv4 and IPv6 are kept apart; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) or CIDR is folded
  * into IPv4, so "10.0.0.0/8" matches a client that HAProxy reports as ::ffff:10.1.2.3.
  */
-import { parseIp } from "../ip/address.js";
+import { parseCidr } from "../ip/cidr.js";
 
 export interface ParsedCidr {
   family: 4 | 6;
@@ -21,31 +21,6 @@ export function isV4Mapped(b: Uint8Array, off = 0): boolean {
   if (b[off + 10] !== 0xff || b[off + 11] !== 0xff) return false;
   for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
   return true;
-}
-
-/**
- * Parses "a.b.c.d/n" or "x::y/n". Returns null when invalid; `hostBitsSet` is true when the
- * address has bits set beyond the prefix (an error in configuration: "10.0.0.1/8").
- */
-export function parseCidr(text: string): (ParsedCidr & { hostBitsSet: boolean }) | null {
-  const slash = text.indexOf("/");
-  if (slash < 0) return null;
-  const ip = parseIp(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (ip === null || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return null;
-  const prefix = Number(prefixText);
-  const max = ip.family === 4 ? 32 : 128;
-  if (prefix > max) return null;
-  const bytes = Uint8Array.from(ip.bytes);
-  let hostBitsSet = false;
-  for (let bit = prefix; bit < max; bit++) {
-    const mask = 0x80 >> (bit & 7);
-    if (bytes[bit >> 3] & mask) {
-      hostBitsSet = true;
-      bytes[bit >> 3] &= ~mask;
-    }
-  }
-  return { family: ip.family, bytes, prefix, hostBitsSet };
 }
 
 /** Folds an IPv4-mapped IPv6 CIDR (::ffff:0:0/96 and longer) into IPv4. */
@@ -180,4 +155,16 @@ export class CidrSet {
 
 function readU32(b: Uint8Array, off: number): number {
   return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}
+
+/** A CidrSet from CIDR texts (validated configuration); throws on an invalid one. */
+export function cidrSetOf(texts: readonly string[], rules?: readonly number[]): CidrSet {
+  return new CidrSet(
+    texts.map((text) => {
+      const r = parseCidr(text);
+      if (!r.ok) throw new Error(r.message);
+      return r.cidr;
+    }),
+    rules,
+  );
 }

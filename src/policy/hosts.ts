@@ -1,35 +1,38 @@
+import type { HostPattern } from "../config/patterns.js";
+
 /**
  * Host name -> tenant. Exact host names first, then patterns such as "{tenant}.api.example.com"
  * in configuration order, where {tenant} is exactly one DNS label. The cost is one Map lookup
  * plus one per pattern, whatever the number of tenants.
  */
 
-export interface HostPattern {
+/** A host pattern as the resolver matches it: fixed text around the {tenant} label. */
+export interface HostMatcher {
   /** The pattern as written. */
   text: string;
-  /** Fixed text before the {tenant} label ("" or ending in "."). */
+  /** Text before the {tenant} label ("" or ending in "."). */
   prefix: string;
-  /** Fixed text after the {tenant} label ("" or starting with "."). */
+  /** Text after the {tenant} label ("" or starting with "."). */
   suffix: string;
 }
 
-/** Splits "{tenant}.api.example.com" into prefix "" and suffix ".api.example.com". */
-export function parseHostPattern(text: string): HostPattern | null {
-  const at = text.indexOf("{tenant}");
-  if (at < 0 || text.indexOf("{tenant}", at + 1) >= 0) return null;
-  const prefix = text.slice(0, at).toLowerCase();
-  const suffix = text.slice(at + "{tenant}".length).toLowerCase();
-  if ((prefix !== "" && !prefix.endsWith(".")) || (suffix !== "" && !suffix.startsWith(".")))
-    return null;
-  return { text, prefix, suffix };
+/** The matcher for a pattern validated by the configuration ("{tenant}.api.example.com"). */
+export function hostMatcher(p: HostPattern): HostMatcher {
+  const before = p.labels.slice(0, p.tenantIndex);
+  const after = p.labels.slice(p.tenantIndex + 1);
+  return {
+    text: p.text,
+    prefix: before.length === 0 ? "" : `${before.join(".")}.`,
+    suffix: after.length === 0 ? "" : `.${after.join(".")}`,
+  };
 }
 
 export class HostResolver<T> {
   readonly #exact: Map<string, T>;
   readonly #byId: Map<string, T>;
-  readonly #patterns: readonly HostPattern[];
+  readonly #patterns: readonly HostMatcher[];
 
-  constructor(exact: Map<string, T>, byId: Map<string, T>, patterns: readonly HostPattern[]) {
+  constructor(exact: Map<string, T>, byId: Map<string, T>, patterns: readonly HostMatcher[]) {
     this.#exact = exact;
     this.#byId = byId;
     this.#patterns = patterns;

@@ -1,6 +1,6 @@
-export { CidrSet, isV4Mapped, type ParsedCidr, parseCidr } from "./cidr.js";
+export { CidrSet, cidrSetOf, isV4Mapped, type ParsedCidr } from "./cidr.js";
 export { PolicyHolder, type SwapListener } from "./holder.js";
-export { type HostPattern, HostResolver, parseHostPattern } from "./hosts.js";
+export { type HostMatcher, HostResolver, hostMatcher } from "./hosts.js";
 export {
   type CompiledListener,
   CompiledPolicy,

@@ -17,6 +17,8 @@
  * Cost per decision: one host lookup, one Map lookup for the identity, one binary search over
  * the tenant's CIDRs; independent of the number of tenants and of other tenants' rules.
  */
+
+import { parseHostPattern } from "../config/patterns.js";
 import type {
   HostPort,
   LinkgateConfig,
@@ -25,8 +27,8 @@ import type {
   TenantConfig,
 } from "../config/types.js";
 import type { ErrorCode } from "../errors/index.js";
-import { CidrSet, type ParsedCidr, parseCidr } from "./cidr.js";
-import { type HostPattern, HostResolver, parseHostPattern } from "./hosts.js";
+import { type CidrSet, cidrSetOf } from "./cidr.js";
+import { type HostMatcher, HostResolver, hostMatcher } from "./hosts.js";
 
 export type Verdict = "allow" | "would-deny" | "deny";
 
@@ -89,21 +91,12 @@ function hostPortText(h: HostPort): string {
   return h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
-function cidrOrThrow(text: string, where: string): ParsedCidr {
-  const c = parseCidr(text);
-  if (c === null) throw new Error(`${where}: invalid CIDR ${JSON.stringify(text)}`);
-  return c;
-}
-
 function compileTenant(t: TenantConfig, defaultUpstream: HostPort | null): CompiledTenant {
   const upstream = t.upstream ?? defaultUpstream;
   if (upstream === null) throw new Error(`tenant ${t.id}: no upstream and no routing.upstream`);
   const rules = t.allow?.rules ?? [];
-  const byLink = new Map<
-    string,
-    { unrestrictedRule: number; cidrs: ParsedCidr[]; labels: number[] }
-  >();
-  const publicCidrs: ParsedCidr[] = [];
+  const byLink = new Map<string, { unrestrictedRule: number; cidrs: string[]; labels: number[] }>();
+  const publicCidrs: string[] = [];
   const publicLabels: number[] = [];
   rules.forEach((r, i) => {
     if (r.link !== null) {
@@ -115,11 +108,11 @@ function compileTenant(t: TenantConfig, defaultUpstream: HostPort | null): Compi
       if (r.cidr === null) {
         if (e.unrestrictedRule < 0) e.unrestrictedRule = i;
       } else {
-        e.cidrs.push(cidrOrThrow(r.cidr, `tenant ${t.id} rule ${i}`));
+        e.cidrs.push(r.cidr);
         e.labels.push(i);
       }
     } else if (r.cidr !== null) {
-      publicCidrs.push(cidrOrThrow(r.cidr, `tenant ${t.id} rule ${i}`));
+      publicCidrs.push(r.cidr);
       publicLabels.push(i);
     }
   });
@@ -127,7 +120,7 @@ function compileTenant(t: TenantConfig, defaultUpstream: HostPort | null): Compi
   for (const [id, e] of byLink) {
     links.set(id, {
       unrestrictedRule: e.unrestrictedRule,
-      cidrs: e.cidrs.length === 0 ? null : new CidrSet(e.cidrs, e.labels),
+      cidrs: e.cidrs.length === 0 ? null : cidrSetOf(e.cidrs, e.labels),
     });
   }
   return Object.freeze({
@@ -138,7 +131,7 @@ function compileTenant(t: TenantConfig, defaultUpstream: HostPort | null): Compi
     unrestricted: t.allow === null,
     publicInternet: t.allow?.publicInternet ?? false,
     links: links.size === 0 ? EMPTY_LINKS : links,
-    publicCidrs: publicCidrs.length === 0 ? null : new CidrSet(publicCidrs, publicLabels),
+    publicCidrs: publicCidrs.length === 0 ? null : cidrSetOf(publicCidrs, publicLabels),
     rules,
     fingerprint: JSON.stringify([t, upstream]),
   });
@@ -148,7 +141,7 @@ export class CompiledPolicy {
   readonly config: LinkgateConfig;
   readonly tenants: ReadonlyMap<string, CompiledTenant>;
   readonly listeners: ReadonlyMap<string, CompiledListener>;
-  readonly patterns: readonly HostPattern[];
+  readonly patterns: readonly HostMatcher[];
   readonly ruleCount: number;
   /** When this policy was compiled (ms since the epoch). */
   readonly compiledAt: number;
@@ -172,8 +165,8 @@ export class CompiledPolicy {
     }
     const patterns = config.routing.hostPatterns.map((p) => {
       const parsed = parseHostPattern(p);
-      if (parsed === null) throw new Error(`invalid host pattern ${JSON.stringify(p)}`);
-      return parsed;
+      if (!parsed.ok) throw new Error(`host pattern ${JSON.stringify(p)} ${parsed.message}`);
+      return hostMatcher(parsed.pattern);
     });
     this.tenants = tenants;
     this.patterns = patterns;
@@ -185,9 +178,7 @@ export class CompiledPolicy {
         {
           name: l.name,
           config: l,
-          trustedProxies: new CidrSet(
-            l.trustedProxies.map((c) => cidrOrThrow(c, `listener ${l.name}`)),
-          ),
+          trustedProxies: cidrSetOf(l.trustedProxies),
         },
       ]),
     );

@@ -1,0 +1,159 @@
+/**
+ * JSON logs: one pino logger for the process, one line per connection when it ends, and a few
+ * lifecycle lines (started, listening, reload ok/failed, draining, stopped). The line formats
+ * are documented in docs/observability.md; field names are a contract with log pipelines.
+ */
+import { type DestinationStream, type Level, type Logger, pino } from "pino";
+import type { HostPort, LogConfig } from "../config/types.js";
+import type { ConnectionRecord } from "./types.js";
+
+export type { Logger } from "pino";
+
+/**
+ * A pino logger writing JSON lines: `level` as a label ("info"), `time` as ISO 8601 UTC,
+ * `pid`, `hostname`, then the fields, then `msg`. To stdout (synchronously, so a crash loses no
+ * line) unless `destination` is given: any object with `write(line: string)`, which is how tests
+ * capture lines.
+ */
+export function createLogger(config: LogConfig, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+const INFO = pino.levels.values.info;
+const WARN = pino.levels.values.warn;
+
+/** Milliseconds rounded to the microsecond: enough precision, short lines. */
+function ms(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * The level of a connection line. Every decision is logged at info, deny and drop included:
+ * they are the gateway doing its job (scanners, misrouted clients, revoked endpoints), an
+ * attacker could otherwise flood the warn stream at will, and alerting on them belongs to the
+ * metrics (rates by reason), not to log levels. Only an allowed connection that failed upstream
+ * is logged at warn: the backend is unreachable or misbehaving, which the operator must act on.
+ */
+export function connectionLogLevel(record: ConnectionRecord): Level {
+  return record.upstreamError === null ? "info" : "warn";
+}
+
+/**
+ * Writes the one line of a finished connection, msg "connection". Does nothing, not even read
+ * the record, when neither info nor warn is enabled.
+ */
+export function logConnection(logger: Logger, record: ConnectionRecord): void {
+  // levelVal: pino's numeric threshold (info 30, warn 40), cheaper than isLevelEnabled().
+  if (logger.levelVal > WARN) return;
+  const level = connectionLogLevel(record);
+  if (level === "info" && logger.levelVal > INFO) return;
+  const { peer, proxySource: src, proxyDestination: dst, rule } = record;
+  logger[level](
+    {
+      listener: record.listener,
+      peerAddress: peer.address,
+      peerPort: peer.port,
+      proxySrcAddress: src === null ? null : src.address,
+      proxySrcPort: src === null ? null : src.port,
+      proxyDstAddress: dst === null ? null : dst.address,
+      proxyDstPort: dst === null ? null : dst.port,
+      link: record.link,
+      sni: record.sni,
+      tenant: record.tenant,
+      decision: record.decision,
+      reason: record.reason,
+      rule: rule === null ? null : rule.index,
+      ruleDescription: rule === null ? null : rule.description,
+      upstream: record.upstream,
+      upstreamError: record.upstreamError,
+      closedBy: record.closedBy,
+      bytesFromClient: record.bytesFromClient,
+      bytesToClient: record.bytesToClient,
+      handshakeMs: record.handshakeMs === null ? null : ms(record.handshakeMs),
+      durationMs: ms(record.durationMs),
+    },
+    "connection",
+  );
+}
+
+// Lifecycle lines. Each takes a details object so callers can add fields; the named ones are
+// the documented contract.
+
+/** msg "started": the process is up (before listeners bind). */
+export function logStarted(
+  logger: Logger,
+  details: { version: string; configFile?: string | null; [key: string]: unknown },
+): void {
+  logger.info({ node: process.version, ...details }, "started");
+}
+
+/** msg "listening": a listener (or "admin", the admin HTTP endpoint) is bound. */
+export function logListening(
+  logger: Logger,
+  listener: string,
+  address: HostPort,
+  details?: Record<string, unknown>,
+): void {
+  logger.info({ listener, host: address.host, port: address.port, ...details }, "listening");
+}
+
+/** A problem reported by a failed reload: a coded error, a config validation issue, an Error. */
+export interface ReloadProblem {
+  readonly message: string;
+  readonly code?: string;
+}
+
+export type ReloadResult =
+  | { ok: true; tenants: number; rules: number; durationMs?: number; source?: string }
+  | { ok: false; errors: readonly (ReloadProblem | Error)[]; durationMs?: number; source?: string };
+
+function problemJson(problem: ReloadProblem | Error): Record<string, unknown> {
+  if (problem instanceof Error) {
+    const code = (problem as { code?: unknown }).code;
+    return code === undefined
+      ? { name: problem.name, message: problem.message }
+      : { code, message: problem.message };
+  }
+  return { ...problem };
+}
+
+/**
+ * msg "reload ok" (info) with the policy's size, or "reload failed" (error) with `errors`, each
+ * `{code?, message, …}` (extra fields such as file/line/key are kept). A failed reload keeps the
+ * previous policy in force; the line says so with `kept: "previous policy"`.
+ */
+export function logReload(logger: Logger, result: ReloadResult): void {
+  if (result.ok) {
+    const { ok: _ok, ...rest } = result;
+    logger.info(rest, "reload ok");
+  } else {
+    const { ok: _ok, errors, ...rest } = result;
+    logger.error(
+      { ...rest, errors: errors.map(problemJson), kept: "previous policy" },
+      "reload failed",
+    );
+  }
+}
+
+/** msg "draining": SIGTERM (or equivalent) received; no new connections, live ones get a grace. */
+export function logDraining(
+  logger: Logger,
+  details: { activeConnections: number; drainTimeoutMs: number; signal?: string },
+): void {
+  logger.info(details, "draining");
+}
+
+/** msg "stopped": the process is about to exit. `forcedConnections` were cut at the deadline. */
+export function logStopped(
+  logger: Logger,
+  details: { forcedConnections?: number; exitCode?: number; [key: string]: unknown } = {},
+): void {
+  logger.info(details, "stopped");
+}

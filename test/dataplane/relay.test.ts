@@ -1,0 +1,146 @@
+/**
+ * The relay after the decision: bytes arrive exactly and in order both ways, a FIN travels one
+ * direction at a time (half-close), and a slow reader pauses the other side (backpressure).
+ * The client sends a real captured ClientHello, then opaque bytes: linkgate never looks past
+ * the hello, so an echoing origin is enough.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { describe, type TestContext, test } from "node:test";
+import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-protocol/index.js";
+import { config, listener, tenant } from "../helpers/config.js";
+import { startGateway } from "../helpers/gateway.js";
+import { waitFor, withTimeout } from "../helpers/programs.js";
+
+const HELLO = Buffer.from(
+  readFileSync(new URL("../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
+    /\s/g,
+    "",
+  ),
+  "hex",
+);
+const PP = encodeProxyHeaderV2({
+  source: { address: "10.1.2.3", port: 1234 },
+  destination: { address: "10.0.0.10", port: 443 },
+  link: "aws:vpce-0123456789abcdef0",
+  crc32c: true,
+});
+
+interface EchoOrigin {
+  port: number;
+  sockets: net.Socket[];
+  /** Set by a test to stop the origin reading (to build backpressure towards the client). */
+  mode: "echo" | "sink" | "flood";
+}
+
+/** Reads linkgate's PROXY header, then echoes (or sinks, or floods) the rest. */
+async function startEchoOrigin(t: TestContext): Promise<EchoOrigin> {
+  const origin: EchoOrigin = { port: 0, sockets: [], mode: "echo" };
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    origin.sockets.push(s);
+    s.on("error", () => {});
+    const d = new ProxyHeaderDecoder();
+    let inHeader = true;
+    s.on("data", (chunk: Buffer) => {
+      let data = chunk;
+      if (inHeader) {
+        if (d.push(chunk) !== DONE) return;
+        inHeader = false;
+        data = chunk.subarray(d.tailOffset);
+        if (origin.mode === "flood") {
+          const block = Buffer.alloc(1 << 20, 7);
+          const pump = () => {
+            while (s.write(block)) {
+              if (s.bytesWritten > 256 << 20) return;
+            }
+            s.once("drain", pump);
+          };
+          pump();
+        }
+      }
+      if (origin.mode === "echo" && data.length > 0) s.write(data);
+    });
+    s.on("end", () => {
+      if (origin.mode === "echo") s.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  origin.port = (server.address() as net.AddressInfo).port;
+  t.after(() => {
+    for (const s of origin.sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return origin;
+}
+
+async function setup(t: TestContext) {
+  const origin = await startEchoOrigin(t);
+  const base = config({
+    listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+    tenants: [tenant("megacorp")],
+  });
+  const gw = await startGateway(t, {
+    ...base,
+    routing: { ...base.routing, upstream: { host: "127.0.0.1", port: origin.port } },
+  });
+  return { origin, gw, addr: gw.address("privatelink") };
+}
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe("relay", () => {
+  test("8 MiB each way arrive intact and in order; a half-close is forwarded", {
+    timeout: 30_000,
+  }, async (t) => {
+    const { gw, addr } = await setup(t);
+    const payload = randomBytes(8 << 20);
+    const socket = net.connect({ ...addr, allowHalfOpen: true });
+    const received: Buffer[] = [];
+    socket.on("data", (d) => received.push(d));
+    const ended = new Promise((r) => socket.once("end", r));
+    await new Promise((r) => socket.once("connect", r));
+    socket.write(PP);
+    socket.write(HELLO);
+    socket.end(payload); // half-close: the origin echoes everything, then ends its side
+    await withTimeout(ended, 20_000, "the echo and the origin's FIN");
+    const back = Buffer.concat(received);
+    assert.equal(back.length, HELLO.length + payload.length);
+    assert.equal(sha(back), sha(Buffer.concat([HELLO, payload])));
+    socket.destroy();
+    const rec = await gw.next();
+    assert.equal(rec.decision, "allow");
+    assert.equal(rec.bytesFromClient, PP.length + HELLO.length + payload.length);
+    assert.equal(rec.bytesToClient, HELLO.length + payload.length);
+  });
+
+  test("a client that stops reading pauses the upstream: buffered bytes stay bounded", {
+    timeout: 30_000,
+  }, async (t) => {
+    const { origin, gw, addr } = await setup(t);
+    origin.mode = "flood";
+    const socket = net.connect(addr);
+    await new Promise((r) => socket.once("connect", r));
+    socket.pause(); // never read
+    socket.write(Buffer.concat([PP, HELLO]));
+    const conn = await waitFor(() => [...gw.gateway.listeners[0].live][0]?.upstream ?? undefined, {
+      what: "the upstream socket",
+    });
+    // Give the origin time to flood; linkgate must stop reading from it.
+    await new Promise((r) => setTimeout(r, 500));
+    const c = [...gw.gateway.listeners[0].live][0];
+    assert.ok(
+      c.client.writableLength < 8 << 20,
+      `client-side buffer ${c.client.writableLength} bytes`,
+    );
+    assert.equal(conn.isPaused(), true, "the upstream socket is paused");
+    const sent = origin.sockets[0].bytesWritten;
+    assert.ok(
+      sent < 64 << 20,
+      `the origin could not push more than kernel buffers allow (${sent} bytes)`,
+    );
+    socket.destroy();
+    await gw.next();
+  });
+});
