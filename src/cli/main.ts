@@ -7,6 +7,7 @@ import { explainCommand } from "./explain.js";
 import { CommandFailure, EXIT_OK, EXIT_USAGE, type Io, processIo } from "./output.js";
 import { decodeCommand, encodeCommand } from "./pp2.js";
 import { serveCommand } from "./serve.js";
+import { simulateCommand } from "./simulate.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -67,6 +68,26 @@ export function buildProgram(io: Io): Command {
       await checkCommand(flags, io);
     })
     .exitOverride();
+
+  program
+    .command("simulate")
+    .description(
+      "connect like a cloud load balancer (PROXY v2 with an identity, then TLS with an SNI) and report accepted or dropped; exit 0 accepted, 1 dropped",
+    )
+    .requiredOption("--to <ip:port>", "the linkgate listener to connect to")
+    .requiredOption("--host <name>", "the SNI")
+    .option("--aws-vpce <id>", "AWS VPC endpoint ID (vpce-...)")
+    .option("--azure-link <n>", "Azure Private Endpoint LINKID")
+    .option("--gcp-psc <n>", "GCP PSC connection ID")
+    .option("--link <identity>", "identity written aws:vpce-..., azure:N or gcp:N")
+    .option("--source <ip:port>", "client address in the PROXY header", "198.51.100.10:50000")
+    .option("--destination <ip:port>", "destination in the PROXY header (default: --to)")
+    .option("--no-proxy", "send no PROXY header (a public listener)")
+    .option("--timeout <ms>", "give up after this many milliseconds", integer(1, 600_000), 5000)
+    .option("--compact", "print one line of JSON")
+    .action(async (flags) => {
+      await simulateCommand(flags, io);
+    });
 
   const pp2 = program
     .command("pp2")
