@@ -261,7 +261,10 @@ function isolated(task: number, ms: number): Promise<number> {
   return new Promise((resolve, reject) => {
     // Node 20 does not apply the tsx loader to a worker's entry module: register it first.
     const bootstrap = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
-    const w = new Worker(bootstrap, { eval: true, workerData: { task, ms } satisfies IsolatedRequest });
+    const w = new Worker(bootstrap, {
+      eval: true,
+      workerData: { task, ms } satisfies IsolatedRequest,
+    });
     w.once("message", (ns: number) => {
       resolve(ns);
       void w.terminate();

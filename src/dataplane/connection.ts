@@ -12,7 +12,7 @@
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
-import { parseIp } from "../ip/address.js";
+import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord, Decision } from "../observability/types.js";
 import type { PolicyDecision } from "../policy/index.js";
 import {
@@ -22,9 +22,10 @@ import {
   ProxyHeaderDecoder,
 } from "../proxy-protocol/index.js";
 import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from "../tls/index.js";
+import type { DeadlineItem, DeadlineList } from "./deadlines.js";
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
-import { plainAddress, upstreamProxyHeader } from "./upstream-header.js";
+import { upstreamProxyHeader } from "./upstream-header.js";
 
 const kConnection = Symbol("linkgate.connection");
 
@@ -42,7 +43,7 @@ enum State {
 // Scratch for the decision input: decisions are synchronous, so one buffer serves all.
 const sourceScratch = new Uint8Array(16);
 
-export class Connection {
+export class Connection implements DeadlineItem {
   readonly listener: ListenerRuntime;
   readonly client: OwnedSocket;
   upstream: OwnedSocket | null = null;
@@ -67,7 +68,11 @@ export class Connection {
   decidedAt = -1;
   bytesFromClient = 0;
   bytesToClient = 0;
-  timer: NodeJS.Timeout | null = null;
+  // The header deadline, then the connect deadline (see deadlines.ts).
+  deadlineAt = 0;
+  deadlinePrev: DeadlineItem | null = null;
+  deadlineNext: DeadlineItem | null = null;
+  deadlineList: DeadlineList<DeadlineItem> | null = null;
   finished = false;
 
   constructor(listener: ListenerRuntime, client: net.Socket) {
@@ -85,19 +90,19 @@ export class Connection {
   start(): void {
     const l = this.listener;
     const client = this.client;
-    client.setNoDelay(true);
+    // Nagle is already off: the listener's server is created with noDelay.
     client.on("error", onClientError);
     client.on("close", onClientClose);
     client.on("end", onClientEnd);
     if (l.config.proxyProtocol === "required") {
-      if (!isTrustedPeer(l, this.peerAddress)) {
+      if (!l.isTrustedPeer(this.peerAddress)) {
         this.drop("PP_UNTRUSTED_PEER");
         return;
       }
       this.proxyDecoder = new ProxyHeaderDecoder(l.proxyOptions);
     }
     this.helloDecoder = new ClientHelloDecoder(l.helloOptions);
-    this.timer = setTimeout(onHeaderDeadline, l.config.headerTimeoutMs, this);
+    l.headerDeadlines.add(this, l.config.headerTimeoutMs);
     client.on("data", onClientHeaderData);
   }
 
@@ -117,10 +122,7 @@ export class Connection {
   }
 
   clearTimer(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.deadlineList?.delete(this);
   }
 
   /** Feeds client bytes that follow the PROXY header to the ClientHello decoder. */
@@ -175,7 +177,7 @@ export class Connection {
     upstream.on("error", onUpstreamError);
     upstream.on("close", onUpstreamClose);
     upstream.once("connect", onUpstreamConnect);
-    this.timer = setTimeout(onConnectDeadline, this.listener.routing().connectTimeoutMs, this);
+    this.listener.connectDeadlines.add(this, this.listener.routing().connectTimeoutMs);
   }
 
   /** Rebuilds the record fields from the connection's state when it ends. */
@@ -231,29 +233,15 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-function isTrustedPeer(l: ListenerRuntime, address: string): boolean {
-  const ip = parseIp(address);
-  return ip !== null && l.trustedProxies.match(ip.family, ip.bytes) >= 0;
-}
-
 /**
  * Writes the connection's source address into sourceScratch and returns its family: the PROXY
  * header's source when there is one, the TCP peer on a `none` listener, else 0 (unknown).
  */
 function sourceOf(c: Connection, header: ProxyHeader | null): 0 | 4 | 6 {
-  if (header === null) {
-    const ip = parseIp(c.peerAddress);
-    if (ip === null) return 0;
-    sourceScratch.set(ip.bytes);
-    return ip.family;
-  }
+  if (header === null) return parseIpInto(c.peerAddress, sourceScratch);
   if (header.version === 2) return header.sourceIp(sourceScratch);
   const src = header.source;
-  if (src === null) return 0;
-  const ip = parseIp(src.address);
-  if (ip === null) return 0;
-  sourceScratch.set(ip.bytes);
-  return ip.family;
+  return src === null ? 0 : parseIpInto(src.address, sourceScratch);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,8 +306,7 @@ function feedHealthCheck(c: Connection, chunk: Buffer): void {
   c.close();
 }
 
-function onHeaderDeadline(c: Connection): void {
-  c.timer = null;
+export function onHeaderDeadline(c: Connection): void {
   if (c.state === State.HealthCheck) {
     c.reason = "HEALTH_CHECK_TCP";
     c.close();
@@ -368,8 +355,7 @@ function onClientClose(this: OwnedSocket): void {
 // ---------------------------------------------------------------------------------------------
 // Upstream connect.
 
-function onConnectDeadline(c: Connection): void {
-  c.timer = null;
+export function onConnectDeadline(c: Connection): void {
   c.upstreamError = "UPSTREAM_CONNECT_TIMEOUT";
   c.close();
 }
@@ -379,26 +365,24 @@ function onUpstreamConnect(this: OwnedSocket): void {
   c.clearTimer();
   if (c.state !== State.Connecting) return;
   const d = c.policy as PolicyDecision;
-  this.cork();
-  if (c.listener.routing().upstreamProxyProtocol === "v2") {
-    const h = c.header;
-    this.write(
-      upstreamProxyHeader({
-        source: h === null ? { address: c.peerAddress, port: c.peerPort } : portOf(h.source),
-        destination:
-          h === null
-            ? { address: plainAddress(c.client.localAddress ?? ""), port: c.client.localPort ?? 0 }
-            : portOf(h.destination),
-        link: h?.link ?? null,
-        sni: c.sni,
-        tenant: d.tenant?.id ?? null,
-      }),
-    );
-  }
-  // The client's bytes exactly as received, ClientHello included.
-  for (const chunk of c.pending) this.write(chunk);
+  // One write: a fresh PROXY v2 header, then the client's bytes exactly as received
+  // (ClientHello included), so the upstream usually gets them in one segment.
+  const head =
+    c.listener.routing().upstreamProxyProtocol === "v2"
+      ? upstreamProxyHeader({
+          header: c.header,
+          peerAddress: c.peerAddress,
+          peerPort: c.peerPort,
+          localAddress: c.client.localAddress ?? "",
+          localPort: c.client.localPort ?? 0,
+          sni: c.sni,
+          tenant: d.tenant?.id ?? null,
+        })
+      : null;
+  const pending = c.pending;
   c.pending = [];
-  this.uncork();
+  if (head === null && pending.length === 1) this.write(pending[0]);
+  else this.write(head === null ? Buffer.concat(pending) : Buffer.concat([head, ...pending]));
   c.state = State.Relay;
   if (d.tenant !== null) c.listener.register(d.tenant.id, c);
   const client = c.client;
@@ -410,12 +394,6 @@ function onUpstreamConnect(this: OwnedSocket): void {
   this.on("end", onUpstreamEnd);
   if (client.readableEnded) this.end();
   else client.resume();
-}
-
-function portOf(
-  a: { address: string; port: number | null } | null,
-): { address: string; port: number } | null {
-  return a === null || a.port === null ? null : { address: a.address, port: a.port };
 }
 
 function onUpstreamError(this: OwnedSocket, _error: Error): void {

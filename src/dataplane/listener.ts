@@ -4,11 +4,13 @@
  */
 import net from "node:net";
 import type { ListenerConfig, RoutingConfig } from "../config/types.js";
+import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord } from "../observability/types.js";
 import type { CidrSet, ConnectionRegistry, PolicyHolder } from "../policy/index.js";
 import { type ResolvedOptions, resolveOptions } from "../proxy-protocol/options.js";
 import { type ResolvedClientHelloOptions, resolveClientHelloOptions } from "../tls/index.js";
-import { Connection } from "./connection.js";
+import { Connection, onConnectDeadline, onHeaderDeadline } from "./connection.js";
+import { DeadlineList } from "./deadlines.js";
 
 /** Receives what the data plane reports; implemented by logs and metrics. */
 export interface ConnectionObserver {
@@ -24,12 +26,20 @@ export interface ListenerContext {
   ready(): boolean;
 }
 
+const peerScratch = new Uint8Array(16);
+
 export class ListenerRuntime {
   readonly name: string;
   readonly holder: PolicyHolder;
   readonly server: net.Server;
   readonly live = new Set<Connection>();
+  /** One coarse timer for every connection's header deadline, one for connect deadlines. */
+  readonly headerDeadlines = new DeadlineList<Connection>(onHeaderDeadline);
+  readonly connectDeadlines = new DeadlineList<Connection>(onConnectDeadline);
   readonly #context: ListenerContext;
+  // Peer address -> trusted, for the current policy: load balancer nodes are few and connect
+  // again and again, so each address is parsed and matched once.
+  #trusted = new Map<string, boolean>();
   // Settings derived from the listener's configuration in the current policy; a reload that
   // changes headerTimeout, caps or trustedProxies applies to the next connection.
   #config: ListenerConfig;
@@ -63,6 +73,7 @@ export class ListenerRuntime {
     });
     this.#helloOptions = resolveClientHelloOptions({ maxHelloSize: config.maxClientHelloBytes });
     this.#trustedProxies = compiled.trustedProxies;
+    this.#trusted = new Map();
     this.#generation = this.holder.generation;
     return this.#trustedProxies;
   }
@@ -84,6 +95,19 @@ export class ListenerRuntime {
 
   get trustedProxies(): CidrSet {
     return this.#refresh();
+  }
+
+  /** Whether `address` (the TCP peer) may send a PROXY header on this listener. */
+  isTrustedPeer(address: string): boolean {
+    const set = this.#refresh();
+    let trusted = this.#trusted.get(address);
+    if (trusted === undefined) {
+      const family = parseIpInto(address, peerScratch);
+      trusted = family !== 0 && set.match(family, peerScratch) >= 0;
+      if (this.#trusted.size >= 4096) this.#trusted.clear(); // bounded, whatever the peers
+      this.#trusted.set(address, trusted);
+    }
+    return trusted;
   }
 
   routing(): RoutingConfig {

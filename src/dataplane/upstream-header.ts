@@ -4,12 +4,15 @@
  * backend). It carries the original client address, the Private Link identity in its cloud's
  * own TLV format (so a backend that already parses AWS/Azure/GCP TLVs keeps working), the SNI
  * as AUTHORITY, the tenant id, and a CRC32C.
+ *
+ * It is built on the hot path, once per admitted connection, straight from the incoming
+ * header's bytes: the address block and the identity TLV are copied as they arrived, so no
+ * address string is formatted and parsed again. The declared length always equals the bytes
+ * written.
  */
-import {
-  type EncodeV2Options,
-  encodeProxyHeaderV2,
-  type LinkIdentity,
-} from "../proxy-protocol/index.js";
+import { parseIpInto } from "../ip/address.js";
+import { crc32cWithHole } from "../proxy-protocol/crc32c.js";
+import type { ProxyHeader } from "../proxy-protocol/index.js";
 
 /**
  * TLV type carrying the tenant id (ASCII) in headers linkgate sends upstream. 0xE0-0xEF is the
@@ -18,37 +21,98 @@ import {
  */
 export const TENANT_TLV = 0xe4;
 
-export interface UpstreamHeaderInput {
-  source: { address: string; port: number } | null;
-  destination: { address: string; port: number } | null;
-  link: LinkIdentity | null;
-  sni: string | null;
-  tenant: string | null;
-}
-
-function family(address: string): "tcp4" | "tcp6" {
-  return address.includes(":") ? "tcp6" : "tcp4";
-}
+const SIGNATURE = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
+// Address block scratch: 36 bytes for TCP6.
+const block = new Uint8Array(36);
 
 /** Strips the "::ffff:" prefix Node gives IPv4 peers of a dual-stack socket. */
 export function plainAddress(address: string): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
+/** Writes source and destination (text) into `block`; returns the family byte or 0. */
+function blockFromText(src: string, srcPort: number, dst: string, dstPort: number): number {
+  const f1 = parseIpInto(plainAddress(src), block);
+  if (f1 === 0) return 0;
+  const size = f1 === 4 ? 4 : 16;
+  const tmp = block.slice(0, size); // the destination parse reuses the start of `block`
+  const f2 = parseIpInto(plainAddress(dst), block);
+  if (f2 !== f1) return 0;
+  block.copyWithin(size, 0, size);
+  block.set(tmp, 0);
+  block[2 * size] = srcPort >> 8;
+  block[2 * size + 1] = srcPort & 0xff;
+  block[2 * size + 2] = dstPort >> 8;
+  block[2 * size + 3] = dstPort & 0xff;
+  return f1 === 4 ? 0x11 : 0x21;
+}
+
+export interface UpstreamHeaderInput {
+  /** The client's PROXY header, or null on a `none` listener. */
+  header: ProxyHeader | null;
+  /** The TCP peer and the local address, used when there is no header. */
+  peerAddress: string;
+  peerPort: number;
+  localAddress: string;
+  localPort: number;
+  sni: string | null;
+  tenant: string | null;
+}
+
 export function upstreamProxyHeader(i: UpstreamHeaderInput): Buffer {
-  const o: EncodeV2Options = { crc32c: true };
-  if (i.source !== null && i.destination !== null) {
-    const src = plainAddress(i.source.address);
-    const dst = plainAddress(i.destination.address);
-    if (family(src) === family(dst)) {
-      o.family = family(src);
-      o.source = { address: src, port: i.source.port };
-      o.destination = { address: dst, port: i.destination.port };
-    }
+  const h = i.header;
+  // The address block: copied from a v2 header, rebuilt from text otherwise.
+  let fam = 0;
+  let addressLength = 0;
+  if (h === null) {
+    fam = blockFromText(i.peerAddress, i.peerPort, i.localAddress, i.localPort);
+  } else if (h.version === 2) {
+    addressLength = h._copyAddressBlock(block, 0);
+    fam = addressLength === 12 ? 0x11 : addressLength === 36 ? 0x21 : 0; // TCP: linkgate proxies streams
+  } else if (h.source !== null && h.destination !== null) {
+    fam = blockFromText(
+      h.source.address,
+      h.source.port ?? 0,
+      h.destination.address,
+      h.destination.port ?? 0,
+    );
   }
-  if (o.family === undefined) o.family = "unspec";
-  if (i.link !== null) o.link = i.link;
-  if (i.sni !== null) o.authority = i.sni;
-  if (i.tenant !== null) o.tlvs = [{ type: TENANT_TLV, value: i.tenant }];
-  return encodeProxyHeaderV2(o);
+  if (fam === 0) addressLength = 0;
+  else addressLength = fam === 0x11 ? 12 : 36;
+
+  const link = h?.linkTlv ?? null;
+  const sni = i.sni;
+  const tenant = i.tenant;
+  const length =
+    16 +
+    addressLength +
+    7 + // CRC32C
+    (link === null ? 0 : link.length) +
+    (sni === null ? 0 : 3 + sni.length) +
+    (tenant === null ? 0 : 3 + tenant.length);
+  const out = Buffer.allocUnsafe(length);
+  SIGNATURE.copy(out, 0);
+  out[12] = 0x21; // v2, PROXY
+  out[13] = fam;
+  out.writeUInt16BE(length - 16, 14);
+  let p = 16;
+  for (let k = 0; k < addressLength; k++) out[p++] = block[k];
+  out[p] = 0x03; // CRC32C, computed last
+  out.writeUInt16BE(4, p + 1);
+  const crcAt = p + 3;
+  p += 7;
+  if (link !== null) p += link.copy(out, p);
+  if (sni !== null) {
+    out[p] = 0x02; // AUTHORITY
+    out.writeUInt16BE(sni.length, p + 1);
+    p += 3 + out.write(sni, p + 3, "latin1");
+  }
+  if (tenant !== null) {
+    out[p] = TENANT_TLV;
+    out.writeUInt16BE(tenant.length, p + 1);
+    p += 3 + out.write(tenant, p + 3, "latin1");
+  }
+  if (p !== length) throw new Error(`internal: wrote ${p} bytes of a ${length}-byte header`);
+  out.writeUInt32BE(crc32cWithHole(out, 0, length, crcAt), crcAt);
+  return out;
 }

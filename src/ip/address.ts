@@ -92,9 +92,16 @@ export function parseIPv4Bytes(
   return true;
 }
 
-/** Latin-1 bytes of an ASCII string, or null if it has other characters. */
+// Short strings (addresses, ports) are copied here rather than into a new array.
+const asciiScratch = new Uint8Array(64);
+
+/**
+ * Latin-1 bytes of an ASCII string, or null if it has other characters. Strings of up to 64
+ * characters come back in a shared scratch array: use the result before the next call.
+ */
 function asciiBytes(text: string, start: number, end: number): Uint8Array | null {
-  const out = new Uint8Array(end - start);
+  const n = end - start;
+  const out = n <= asciiScratch.length ? asciiScratch : new Uint8Array(n);
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c > 0x7f) return null;
@@ -112,7 +119,7 @@ export function parseIPv4Into(
   end = text.length,
 ): boolean {
   const bytes = asciiBytes(text, start, end);
-  return bytes !== null && parseIPv4Bytes(bytes, 0, bytes.length, out, off);
+  return bytes !== null && parseIPv4Bytes(bytes, 0, end - start, out, off);
 }
 
 function hexValue(c: number): number {
@@ -208,6 +215,15 @@ export interface ParsedIp {
   bytes: Uint8Array;
 }
 
+/**
+ * Parses an IPv4 or IPv6 address into `out` (4 or 16 bytes at its start) without allocating;
+ * returns the family, or 0 if it is neither.
+ */
+export function parseIpInto(text: string, out: Uint8Array): 0 | 4 | 6 {
+  if (text.includes(":")) return parseIPv6Into(text, out, 0) ? 6 : 0;
+  return parseIPv4Into(text, out, 0) ? 4 : 0;
+}
+
 /** Parses an IPv4 or IPv6 address; returns null if it is neither. */
 export function parseIp(text: string): ParsedIp | null {
   if (text.includes(":")) {
@@ -266,5 +282,5 @@ export function parsePortBytes(bytes: Uint8Array, start: number, end: number): n
 /** Text form of parsePortBytes. */
 export function parsePort(text: string, start = 0, end = text.length): number {
   const bytes = asciiBytes(text, start, end);
-  return bytes === null ? -1 : parsePortBytes(bytes, 0, bytes.length);
+  return bytes === null ? -1 : parsePortBytes(bytes, 0, end - start);
 }

@@ -105,6 +105,8 @@ export class ProxyHeader {
   _ssl: number;
   /** @internal */
   _netns: number;
+  /** @internal Absolute offset of the identity TLV's type byte; -1 when there is none. */
+  _linkTlv: number;
   /** @internal Addresses, once materialised (v1 sets them while parsing). */
   _source: SocketAddress | null | undefined;
   /** @internal */
@@ -137,6 +139,7 @@ export class ProxyHeader {
     this._uniqueId = -1;
     this._ssl = -1;
     this._netns = -1;
+    this._linkTlv = -1;
     this._source = undefined;
     this._destination = undefined;
     this._tlvs = undefined;
@@ -253,6 +256,25 @@ export class ProxyHeader {
   get ssl(): SslInfo | null {
     const v = this._value(this._ssl);
     return v === null ? null : decodeSsl(v);
+  }
+
+  /**
+   * The identity TLV exactly as received (type, length, value), or null: the gateway forwards
+   * it upstream in its cloud's own format without re-encoding it.
+   */
+  get linkTlv(): Buffer | null {
+    if (this._linkTlv < 0) return null;
+    const len = this._buf.readUInt16BE(this._linkTlv + 1);
+    return this._buf.subarray(this._linkTlv, this._linkTlv + 3 + len);
+  }
+
+  /** @internal Copies the address block (12 or 36 bytes for TCP/UDP) into `out` at `at`. */
+  _copyAddressBlock(out: Uint8Array, at: number): number {
+    const n = this._famByte >> 4 === 1 ? 12 : this._famByte >> 4 === 2 ? 36 : 0;
+    if (this.version !== 2 || this.command !== "proxy" || n === 0) return 0;
+    const from = this._start + 16;
+    for (let i = 0; i < n; i++) out[at + i] = this._buf[from + i];
+    return n;
   }
 
   /** The exact header bytes (a view). */

@@ -255,6 +255,7 @@ function walkTlvs(
             );
           }
           f.link = identity;
+          f._linkTlv = p;
         }
         break;
       case TLV.AZURE:
@@ -269,6 +270,7 @@ function walkTlvs(
             );
           }
           f.link = azureIdentity(buf.readUInt32LE(v + 1));
+          f._linkTlv = p;
         }
         break;
       case TLV.GCP:
@@ -281,6 +283,7 @@ function walkTlvs(
           );
         }
         f.link = gcpIdentity(buf.readUInt32BE(v), buf.readUInt32BE(v + 4));
+        f._linkTlv = p;
         break;
       default:
         break;

@@ -1,0 +1,113 @@
+/** The header sent upstream equals what the general encoder builds from the same facts. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { TENANT_TLV, upstreamProxyHeader } from "../../src/dataplane/index.js";
+import {
+  decodeProxyHeader,
+  encodeProxyHeaderV1,
+  encodeProxyHeaderV2,
+  ParseError,
+  type ProxyHeader,
+} from "../../src/proxy-protocol/index.js";
+
+function decoded(b: Buffer): ProxyHeader {
+  const h = decodeProxyHeader(b);
+  if (h instanceof ParseError) assert.fail(h.message);
+  return h;
+}
+
+const SNI = "megacorp.api.example.com";
+const base = {
+  peerAddress: "127.0.0.1",
+  peerPort: 1,
+  localAddress: "127.0.0.1",
+  localPort: 2,
+  sni: SNI,
+  tenant: "megacorp",
+};
+
+describe("upstream PROXY v2 header", () => {
+  for (const link of [
+    "aws:vpce-0123456789abcdef0",
+    "azure:553665985",
+    "gcp:18446744072646845442",
+    null,
+  ]) {
+    for (const [src, dst] of [
+      ["172.31.7.113", "172.31.10.31"],
+      ["2001:db8::1", "2001:db8::2"],
+    ]) {
+      test(`from a v2 header: ${link ?? "no identity"}, ${src}`, () => {
+        const incoming = decoded(
+          encodeProxyHeaderV2({
+            source: { address: src, port: 51442 },
+            destination: { address: dst, port: 443 },
+            ...(link === null ? {} : { link }),
+            crc32c: true,
+            padTo: 100,
+          }),
+        );
+        const out = upstreamProxyHeader({ ...base, header: incoming });
+        const expected = encodeProxyHeaderV2({
+          source: { address: src, port: 51442 },
+          destination: { address: dst, port: 443 },
+          ...(link === null ? {} : { link }),
+          authority: SNI,
+          tlvs: [{ type: TENANT_TLV, value: "megacorp" }],
+          crc32c: true,
+        });
+        assert.deepEqual(out, expected);
+        const back = decoded(out);
+        assert.equal(back.crc32c, "valid");
+        assert.equal(back.link?.id ?? null, link);
+        assert.equal(back.source?.address, src);
+      });
+    }
+  }
+
+  test("a UDP family is sent as TCP (linkgate proxies streams)", () => {
+    const incoming = decoded(
+      encodeProxyHeaderV2({
+        family: "udp4",
+        source: { address: "10.0.0.1", port: 1 },
+        destination: { address: "10.0.0.2", port: 2 },
+      }),
+    );
+    assert.equal(decoded(upstreamProxyHeader({ ...base, header: incoming })).family, "tcp4");
+  });
+
+  test("from a v1 line, from the TCP connection (none listener), and without addresses", () => {
+    const v1 = decoded(
+      encodeProxyHeaderV1({
+        source: { address: "2001:db8::7", port: 9 },
+        destination: { address: "2001:db8::8", port: 443 },
+      }),
+    );
+    const a = decoded(upstreamProxyHeader({ ...base, header: v1 }));
+    assert.deepEqual(
+      [a.family, a.source?.address, a.source?.port, a.destination?.port],
+      ["tcp6", "2001:db8::7", 9, 443],
+    );
+    const b = decoded(
+      upstreamProxyHeader({
+        ...base,
+        header: null,
+        peerAddress: "::ffff:198.51.100.7",
+        peerPort: 4000,
+        localAddress: "::ffff:10.0.0.1",
+        localPort: 443,
+      }),
+    );
+    assert.deepEqual(
+      [b.family, b.source?.address, b.source?.port, b.destination?.address],
+      ["tcp4", "198.51.100.7", 4000, "10.0.0.1"],
+    );
+    const unspec = decoded(encodeProxyHeaderV2({ family: "unspec" }));
+    const c = decoded(upstreamProxyHeader({ ...base, header: unspec, sni: null, tenant: null }));
+    assert.deepEqual([c.family, c.source, c.authority, c.crc32c], ["unspec", null, null, "valid"]);
+    const mixed = decoded(
+      upstreamProxyHeader({ ...base, header: null, peerAddress: "10.0.0.1", localAddress: "::1" }),
+    );
+    assert.equal(mixed.family, "unspec", "mixed families cannot be expressed: no addresses");
+  });
+});
