@@ -45,12 +45,58 @@ export function connectionLogLevel(record: ConnectionRecord): Level {
   return record.upstreamError === null ? "info" : "warn";
 }
 
+// pino's public symbols: the pre-rendered bindings (`,"pid":…,"hostname":…` and any child
+// bindings) and the destination stream.
+const { chindingsSym, streamSym } = pino.symbols as unknown as {
+  chindingsSym: symbol;
+  streamSym: symbol;
+};
+
+function str(value: string | null): string {
+  return value === null ? "null" : JSON.stringify(value);
+}
+
+let cachedMs = 0;
+let cachedIso = "";
+/** ISO 8601 time, rendered at most once per millisecond. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== cachedMs) {
+    cachedMs = now;
+    cachedIso = new Date(now).toISOString();
+  }
+  return cachedIso;
+}
+
 /**
- * Writes the one line of a finished connection, msg "connection". Does nothing, not even read
- * the record, when neither info nor warn is enabled.
+ * The connection line, rendered directly: the same bytes pino would write for these fields (a
+ * test keeps them equal), at half the cost, because a connection line is written for every
+ * connection. Strings go through JSON.stringify, so any value is escaped.
+ */
+export function connectionLine(level: Level, bindings: string, r: ConnectionRecord): string {
+  const src = r.proxySource;
+  const dst = r.proxyDestination;
+  const rule = r.rule;
+  return `{"level":"${level}","time":"${isoNow()}"${bindings},"listener":${str(r.listener)},"peerAddress":${str(r.peer.address)},"peerPort":${r.peer.port},"proxySrcAddress":${src === null ? "null" : str(src.address)},"proxySrcPort":${src === null ? "null" : src.port},"proxyDstAddress":${dst === null ? "null" : str(dst.address)},"proxyDstPort":${dst === null ? "null" : dst.port},"link":${str(r.link)},"sni":${str(r.sni)},"tenant":${str(r.tenant)},"decision":"${r.decision}","reason":"${r.reason}","rule":${rule === null ? "null" : rule.index},"ruleDescription":${rule === null ? "null" : str(rule.description)},"upstream":${str(r.upstream)},"upstreamError":${r.upstreamError === null ? "null" : `"${r.upstreamError}"`},"closedBy":${r.closedBy === null ? "null" : `"${r.closedBy}"`},"bytesFromClient":${r.bytesFromClient},"bytesToClient":${r.bytesToClient},"handshakeMs":${r.handshakeMs === null ? "null" : ms(r.handshakeMs)},"durationMs":${ms(r.durationMs)},"msg":"connection"}\n`;
+}
+
+/**
+ * Writes the one line of a finished connection, msg "connection", to the logger's destination.
+ * Does nothing, not even read the record, when neither info nor warn is enabled.
  */
 export function logConnection(logger: Logger, record: ConnectionRecord): void {
   // levelVal: pino's numeric threshold (info 30, warn 40), cheaper than isLevelEnabled().
+  if (logger.levelVal > WARN) return;
+  const level = connectionLogLevel(record);
+  if (level === "info" && logger.levelVal > INFO) return;
+  const l = logger as unknown as Record<symbol, unknown>;
+  (l[streamSym] as DestinationStream).write(
+    connectionLine(level, l[chindingsSym] as string, record),
+  );
+}
+
+/** The same line through pino's own serializer: the reference `connectionLine` must equal. */
+export function logConnectionWithPino(logger: Logger, record: ConnectionRecord): void {
   if (logger.levelVal > WARN) return;
   const level = connectionLogLevel(record);
   if (level === "info" && logger.levelVal > INFO) return;
