@@ -133,13 +133,13 @@ export class ListenerRuntime {
   }
 
   register(tenant: string, c: Connection): void {
-    this.#context.registry.add(tenant, c);
+    this.#context.registry.add(tenant, c.header?.link?.id ?? null, c);
   }
 
   connectionFinished(c: Connection): void {
     this.live.delete(c);
     const tenant = c.policy?.tenant?.id;
-    if (tenant !== undefined) this.#context.registry.delete(tenant, c);
+    if (tenant !== undefined) this.#context.registry.delete(tenant, c.header?.link?.id ?? null, c);
     this.#context.observer.closed(c.record());
   }
 

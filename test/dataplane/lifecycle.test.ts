@@ -64,6 +64,9 @@ describe("reload", () => {
     const kept = await holdSession(e.addr, GCP, "megacorp.api.example.com");
     const other = await holdSession(e.addr, VPCE, "initech.api.example.com");
     assert.equal(e.gw.gateway.registry.size, 3);
+    assert.equal(e.gw.gateway.registry.forIdentity(VPCE).length, 2, "by identity, across tenants");
+    assert.equal(e.gw.gateway.registry.forIdentity(GCP).length, 1);
+    assert.equal(e.gw.gateway.registry.forTenant("megacorp").length, 2);
     const result = e.gw.gateway.reload(
       new CompiledPolicy({
         ...e.cfg,
