@@ -159,6 +159,9 @@ export class Connection implements DeadlineItem {
       return;
     }
     this.decision = d.verdict;
+    // The connection may live for hours: keep only the header's own bytes, not the chunk that
+    // also held the ClientHello.
+    if (header !== null) this.header = header.compact();
     this.connectUpstream(d);
   }
 

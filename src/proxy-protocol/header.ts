@@ -277,6 +277,40 @@ export class ProxyHeader {
     return n;
   }
 
+  /**
+   * A copy of this header that owns just its own bytes. A decoded header is a view of the chunk
+   * it came in, which usually holds the application's first bytes too (a 2 KB ClientHello): a
+   * long-lived connection keeps the compact copy instead, so that chunk can be freed.
+   */
+  compact(): ProxyHeader {
+    if (this._start === 0 && this._buf.length === this.headerLength) return this;
+    const bytes = Buffer.from(this._buf.subarray(this._start, this._start + this.headerLength));
+    const copy = new ProxyHeader(
+      this.version,
+      this.command,
+      this._famByte,
+      bytes,
+      0,
+      this.headerLength,
+    );
+    const m = copy as MutableProxyHeader;
+    const shift = (at: number) => (at < 0 ? -1 : at - this._start);
+    m.link = this.link;
+    m.crc32c = this.crc32c;
+    m._tlvStart = shift(this._tlvStart);
+    m._alpn = shift(this._alpn);
+    m._authority = shift(this._authority);
+    m._uniqueId = shift(this._uniqueId);
+    m._ssl = shift(this._ssl);
+    m._netns = shift(this._netns);
+    m._linkTlv = shift(this._linkTlv);
+    if (this.version === 1) {
+      m._source = this._source;
+      m._destination = this._destination;
+    }
+    return copy;
+  }
+
   /** The exact header bytes (a view). */
   get bytes(): Buffer {
     return this._buf.subarray(this._start, this._start + this.headerLength);

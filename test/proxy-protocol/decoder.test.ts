@@ -567,6 +567,33 @@ describe("streaming decoder", () => {
     assert.equal(e.push(stream), INVALID);
   });
 
+  test("compact(): a copy owning only the header bytes, with every field intact", () => {
+    const withTlvs = encodeProxyHeaderV2({
+      source: { address: "192.0.2.1", port: 50000 },
+      destination: { address: "198.51.100.1", port: 443 },
+      link: "aws:vpce-0123456789abcdef0",
+      authority: "megacorp.api.example.com",
+      alpn: "h2",
+      crc32c: true,
+    });
+    // Buffer.alloc never draws from the shared pool, so the chunk has its own ArrayBuffer.
+    const chunk = Buffer.alloc(withTlvs.length + 2000, 0x16);
+    withTlvs.copy(chunk);
+    const d = new ProxyHeaderDecoder();
+    assert.equal(d.push(chunk), DONE);
+    const h = d.header as ProxyHeader;
+    const c = h.compact();
+    assert.notEqual(c.bytes.buffer, chunk.buffer, "no longer a view of the chunk");
+    assert.equal(c.bytes.length, withTlvs.length);
+    assert.deepEqual(c.toJSON(), h.toJSON());
+    assert.equal(c.authority, "megacorp.api.example.com");
+    assert.equal(c.alpn, "h2");
+    assert.deepEqual(c.linkTlv, h.linkTlv);
+    assert.equal(c.compact(), c, "already compact");
+    const v1 = ok(Buffer.from("PROXY TCP4 192.0.2.1 198.51.100.1 1 2\r\nGET"));
+    assert.deepEqual(v1.compact().source, { address: "192.0.2.1", port: 1 });
+  });
+
   test("empty chunks are ignored", () => {
     const d = new ProxyHeaderDecoder();
     assert.equal(d.push(Buffer.alloc(0)), NEED_MORE);
