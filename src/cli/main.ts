@@ -1,5 +1,6 @@
 /** The `linkgate` command. */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { checkCommand } from "./check.js";
@@ -23,6 +24,12 @@ function integer(min: number, max: number) {
   };
 }
 
+/** `--workers`: an integer from 1 to 1024, or "auto" (the CPUs this process may use). */
+function workerCount(value: string): number {
+  if (value === "auto") return availableParallelism();
+  return integer(1, 1024)(value);
+}
+
 export function buildProgram(io: Io): Command {
   const program = new Command("linkgate")
     .description(
@@ -40,7 +47,13 @@ export function buildProgram(io: Io): Command {
     )
     .option("-c, --config <file>", "configuration file (YAML or JSON)", "linkgate.yaml")
     .option("--no-watch", "do not reload when the file changes (SIGHUP still does)")
-    .action(async (flags: { config: string; watch: boolean }) => {
+    .option(
+      "--workers <n|auto>",
+      "worker processes sharing the listeners (auto: one per CPU); 1 serves from one process",
+      workerCount,
+      1,
+    )
+    .action(async (flags: { config: string; watch: boolean; workers: number }) => {
       await serveCommand(flags, io, packageVersion());
     });
 

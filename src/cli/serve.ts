@@ -1,21 +1,37 @@
-/** `linkgate serve`: runs the gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
+/**
+ * `linkgate serve`: runs the gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration.
+ * With `--workers N` (N > 1) a primary process runs N worker processes (src/runtime/cluster.ts);
+ * the signals go to the primary, which answers them for all.
+ */
 import { formatConfigErrors } from "../config/index.js";
+import { ClusterPrimary } from "../runtime/cluster.js";
 import { ConfigLoadError, LinkgateRuntime } from "../runtime/linkgate.js";
 import { CommandFailure, EXIT_INVALID, type Io } from "./output.js";
 
 export interface ServeFlags {
   config: string;
   watch: boolean;
+  /** Worker processes; 1 (the default) serves from this process alone, as it always did. */
+  workers?: number;
 }
 
 export async function serveCommand(flags: ServeFlags, io: Io, version: string): Promise<void> {
-  let runtime: LinkgateRuntime;
+  let runtime: LinkgateRuntime | ClusterPrimary;
+  const workers = flags.workers ?? 1;
   try {
-    runtime = await LinkgateRuntime.start({
-      configFile: flags.config,
-      watchFile: flags.watch,
-      version,
-    });
+    runtime =
+      workers > 1
+        ? await ClusterPrimary.start({
+            configFile: flags.config,
+            watchFile: flags.watch,
+            workers,
+            version,
+          })
+        : await LinkgateRuntime.start({
+            configFile: flags.config,
+            watchFile: flags.watch,
+            version,
+          });
   } catch (error) {
     if (error instanceof ConfigLoadError) {
       io.stderr(formatConfigErrors(error.errors));
@@ -25,7 +41,7 @@ export async function serveCommand(flags: ServeFlags, io: Io, version: string): 
     io.stderr(`linkgate: not started: ${(error as Error).message}\n`);
     throw new CommandFailure(EXIT_INVALID);
   }
-  await new Promise<void>((resolve) => {
+  const exitCode = await new Promise<number>((resolve) => {
     let stopping = false;
     const onHup = () => void runtime.reload("SIGHUP");
     const onStop = (signal: NodeJS.Signals) => {
@@ -35,13 +51,17 @@ export async function serveCommand(flags: ServeFlags, io: Io, version: string): 
         process.exit(1);
       }
       stopping = true;
-      runtime.stop(signal).then(() => {
+      // A cluster whose workers had to be killed at the end of the drain exits 1.
+      const stopped: Promise<{ forcedConnections: number; exitCode?: number }> =
+        runtime.stop(signal);
+      stopped.then((result) => {
         process.off("SIGHUP", onHup);
-        resolve();
+        resolve(result.exitCode ?? 0);
       });
     };
     process.on("SIGHUP", onHup);
     process.on("SIGTERM", onStop);
     process.on("SIGINT", onStop);
   });
+  if (exitCode !== 0) throw new CommandFailure(exitCode);
 }

@@ -18,7 +18,8 @@ import { type Logger, logListening } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 
 export interface AdminAppOptions {
-  metrics: Metrics;
+  /** What /metrics serves: a Metrics, or the sum over the workers of a cluster. */
+  metrics: Pick<Metrics, "metricsText" | "contentType">;
   health: Health;
   /** Fastify logs through a child `{component: "admin"}`; per-request lines only at debug. */
   logger?: Logger;

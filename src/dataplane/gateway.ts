@@ -144,7 +144,11 @@ function sourceFamily(c: Connection, out: Uint8Array): 0 | 4 | 6 {
   return ip.family;
 }
 
-function listenerDifferences(a: LinkgateConfig, b: LinkgateConfig): string[] {
+/**
+ * What differs between two configurations' listeners (name, bind, role): changes a reload
+ * cannot apply. Exported for the primary of `serve --workers N`, which checks reloads once.
+ */
+export function listenerDifferences(a: LinkgateConfig, b: LinkgateConfig): string[] {
   const key = (l: LinkgateConfig["listeners"][number]) =>
     `${l.bind.host}:${l.bind.port} ${l.proxyProtocol} ${l.mode}`;
   const before = new Map(a.listeners.map((l) => [l.name, key(l)]));

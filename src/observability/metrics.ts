@@ -23,6 +23,12 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
   /** The build_info version label. Default: the version in linkgate's package.json. */
   version?: string;
+  /**
+   * Register the policy metrics (linkgate_policy_*). Default true. The workers of
+   * `linkgate serve --workers N` pass false: their primary validates and counts the reloads and
+   * reports these once, instead of N times in the sum over workers.
+   */
+  policy?: boolean;
 }
 
 /** Upper bounds, in seconds, of the handshake histogram: 0.1 ms to 10 s. */
@@ -259,11 +265,13 @@ export class Metrics {
       },
     });
 
+    // Without them (a cluster worker), policyReloaded() updates metrics that no registry shows.
+    const policyRegisters = (options.policy ?? true) ? registers : [];
     this.reloads = new Counter({
       name: "linkgate_policy_reloads_total",
       help: "Policy reloads, by result (error: the previous policy stays in force)",
       labelNames: ["result"],
-      registers,
+      registers: policyRegisters,
     });
     this.reloads.inc({ result: "ok" }, 0);
     this.reloads.inc({ result: "error" }, 0);
@@ -271,17 +279,17 @@ export class Metrics {
     this.policyTenants = new Gauge({
       name: "linkgate_policy_tenants",
       help: "Tenants in the policy in force",
-      registers,
+      registers: policyRegisters,
     });
     this.policyRules = new Gauge({
       name: "linkgate_policy_rules",
       help: "Allow rules, over all tenants, in the policy in force",
-      registers,
+      registers: policyRegisters,
     });
     this.lastReload = new Gauge({
       name: "linkgate_policy_last_reload_success_timestamp_seconds",
       help: "Unix time of the last successful policy load (0: none yet)",
-      registers,
+      registers: policyRegisters,
     });
 
     new Gauge({
@@ -289,6 +297,8 @@ export class Metrics {
       help: "Always 1; the labels say which linkgate and Node.js are running",
       labelNames: ["version", "node"],
       registers,
+      // Summed over the processes of a cluster it would not be 1 (see AggregatorRegistry).
+      aggregator: "first",
     }).set({ version: options.version ?? packageVersion(), node: process.version }, 1);
 
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });

@@ -5,10 +5,12 @@
  *
  * Reloads come from SIGHUP or a change of the file (the CLI wires both). An invalid file is
  * rejected with its errors, logged, and counted; the previous policy stays in force.
+ *
+ * `linkgate serve --workers N` runs one LinkgateRuntime per worker process, started with the
+ * `worker` option (see src/runtime/cluster.ts): the primary process loads the file, watches it,
+ * serves the admin endpoint and logs the lifecycle; each worker runs the whole data plane.
  */
-import { createHash } from "node:crypto";
-import { type FSWatcher, readFileSync, watch } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type ConfigError, formatConfigError, loadConfigFile } from "../config/index.js";
 import type { LinkgateConfig } from "../config/types.js";
@@ -27,6 +29,7 @@ import {
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
+import { type ConfigWatch, hashFile, watchConfigFile } from "./watch.js";
 
 export interface StartOptions {
   configFile: string;
@@ -35,6 +38,14 @@ export interface StartOptions {
   /** Reload when the file changes (default true). */
   watchFile?: boolean;
   version: string;
+  /**
+   * Run as worker `id` of `linkgate serve --workers N`, from `config`, which the primary has
+   * loaded and validated: no file read, no file watch, no admin endpoint (the primary serves
+   * it), every log line carries `worker: id`, lifecycle lines below warn are left to the
+   * primary, and so are the policy metrics. Listeners bind through node:cluster, which hands
+   * every worker the same listening sockets.
+   */
+  worker?: { id: number; config: LinkgateConfig };
 }
 
 /** The configuration could not be loaded at start: nothing was started. */
@@ -61,8 +72,9 @@ export class LinkgateRuntime {
   readonly logger: Logger;
   listeners: BoundListener[] = [];
   admin: AdminServer | null = null;
-  #watcher: FSWatcher | null = null;
-  #watchTimer: NodeJS.Timeout | null = null;
+  /** Where lifecycle lines go: `logger`, or in a worker a child of it that keeps warn and up. */
+  readonly #lifecycle: Logger;
+  #watcher: ConfigWatch | null = null;
   #configHash: string;
   #reloading: Promise<ReloadOutcome> | null = null;
 
@@ -71,10 +83,13 @@ export class LinkgateRuntime {
     config: LinkgateConfig,
     configHash: string,
     logger: Logger,
+    lifecycle: Logger,
+    worker: boolean,
   ) {
     this.configFile = configFile;
     this.logger = logger;
-    this.metrics = new Metrics();
+    this.#lifecycle = lifecycle;
+    this.metrics = new Metrics({ policy: !worker });
     this.health = new Health();
     const policy = new CompiledPolicy(config);
     this.gateway = new Gateway({
@@ -88,16 +103,35 @@ export class LinkgateRuntime {
   /** Loads the file, binds every listener and the admin endpoint; throws ConfigLoadError. */
   static async start(o: StartOptions): Promise<LinkgateRuntime> {
     const file = resolve(o.configFile);
-    const loaded = await loadConfigFile(file);
-    if (!loaded.ok) throw new ConfigLoadError(loaded.errors);
-    const logger = createLogger(loaded.config.log, o.logDestination as never);
-    logStarted(logger, { version: o.version, configFile: file });
-    const rt = new LinkgateRuntime(file, loaded.config, hashFile(file), logger);
+    let config: LinkgateConfig;
+    if (o.worker !== undefined) {
+      config = o.worker.config;
+    } else {
+      const loaded = await loadConfigFile(file);
+      if (!loaded.ok) throw new ConfigLoadError(loaded.errors);
+      config = loaded.config;
+    }
+    let logger = createLogger(config.log, o.logDestination as never);
+    let lifecycle = logger;
+    if (o.worker !== undefined) {
+      logger = logger.child({ worker: o.worker.id });
+      lifecycle = logger.isLevelEnabled("warn") ? logger.child({}, { level: "warn" }) : logger;
+    }
+    logStarted(lifecycle, { version: o.version, configFile: file });
+    const worker = o.worker !== undefined;
+    const rt = new LinkgateRuntime(
+      file,
+      config,
+      worker ? "" : hashFile(file),
+      logger,
+      lifecycle,
+      worker,
+    );
     try {
       rt.listeners = await rt.gateway.start();
-      for (const l of rt.listeners) logListening(logger, l.name, { host: l.host, port: l.port });
-      const api = loaded.config.api;
-      if (api !== null) {
+      for (const l of rt.listeners) logListening(lifecycle, l.name, { host: l.host, port: l.port });
+      const api = config.api;
+      if (api !== null && !worker) {
         rt.admin = await startAdminServer({
           bind: api.bind,
           metrics: rt.metrics,
@@ -111,7 +145,13 @@ export class LinkgateRuntime {
       throw error;
     }
     rt.health.setReady(true);
-    if (o.watchFile ?? true) rt.#watch();
+    if ((o.watchFile ?? true) && !worker) {
+      rt.#watcher = watchConfigFile(file, {
+        currentHash: () => rt.#configHash,
+        onChange: () => void rt.reload("file"),
+        logger,
+      });
+    }
     return rt;
   }
 
@@ -135,7 +175,7 @@ export class LinkgateRuntime {
     const loaded = await loadConfigFile(this.configFile);
     if (!loaded.ok) {
       this.metrics.policyReloaded(false);
-      logReload(this.logger, {
+      logReload(this.#lifecycle, {
         ok: false,
         source,
         durationMs: durationMs(),
@@ -143,12 +183,32 @@ export class LinkgateRuntime {
       });
       return { ok: false, problems: loaded.errors.map(formatConfigError) };
     }
+    const outcome = this.#apply(loaded.config, source, durationMs);
+    if (outcome.ok) this.#configHash = hashFile(this.configFile);
+    return outcome;
+  }
+
+  /**
+   * Applies a resolved configuration that the primary of `serve --workers N` loaded and
+   * validated: the same as a reload, without reading the file.
+   */
+  applyConfig(config: LinkgateConfig, source: string): ReloadOutcome {
+    const started = performance.now();
+    return this.#apply(
+      config,
+      source,
+      () => Math.round((performance.now() - started) * 1000) / 1000,
+    );
+  }
+
+  /** Compiles `config`, swaps it in (unless its listeners differ), counts and logs the result. */
+  #apply(config: LinkgateConfig, source: string, durationMs: () => number): ReloadOutcome {
     let policy: CompiledPolicy;
     try {
-      policy = new CompiledPolicy(loaded.config);
+      policy = new CompiledPolicy(config);
     } catch (error) {
       this.metrics.policyReloaded(false);
-      logReload(this.logger, {
+      logReload(this.#lifecycle, {
         ok: false,
         source,
         durationMs: durationMs(),
@@ -162,7 +222,7 @@ export class LinkgateRuntime {
       const problems = result.needsRestart.map(
         (m) => `${m}: listener sockets change only on restart`,
       );
-      logReload(this.logger, {
+      logReload(this.#lifecycle, {
         ok: false,
         source,
         durationMs: durationMs(),
@@ -170,9 +230,8 @@ export class LinkgateRuntime {
       });
       return { ok: false, problems };
     }
-    this.#configHash = hashFile(this.configFile);
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
-    logReload(this.logger, {
+    logReload(this.#lifecycle, {
       ok: true,
       source,
       durationMs: durationMs(),
@@ -182,51 +241,19 @@ export class LinkgateRuntime {
     return { ok: true, problems: [] };
   }
 
-  /**
-   * Watches the file's directory (editors replace files by renaming, which a watch on the file
-   * itself would miss) and reloads when the content changes, after a short debounce.
-   */
-  #watch(): void {
-    const name = basename(this.configFile);
-    try {
-      this.#watcher = watch(dirname(this.configFile), (_event, changed) => {
-        if (changed !== null && changed !== name) return;
-        if (this.#watchTimer !== null) clearTimeout(this.#watchTimer);
-        this.#watchTimer = setTimeout(() => {
-          this.#watchTimer = null;
-          let hash: string;
-          try {
-            hash = hashFile(this.configFile);
-          } catch {
-            return; // mid-replace; the next event reloads
-          }
-          if (hash !== this.#configHash) void this.reload("file");
-        }, 200);
-      });
-      this.#watcher.on("error", () => {});
-    } catch (error) {
-      this.logger.warn({ err: error }, "cannot watch the configuration file; reload with SIGHUP");
-    }
-  }
-
   /** Drains: not ready, stop accepting, grace period for live connections, then close. */
   async stop(signal?: string): Promise<{ forcedConnections: number }> {
     this.#watcher?.close();
-    if (this.#watchTimer !== null) clearTimeout(this.#watchTimer);
     this.health.draining();
     const drainTimeoutMs = this.config.shutdown.drainTimeoutMs;
-    logDraining(this.logger, {
+    logDraining(this.#lifecycle, {
       activeConnections: this.gateway.activeConnections,
       drainTimeoutMs,
       signal,
     });
     const { closed } = await this.gateway.stop(drainTimeoutMs);
     await this.admin?.close();
-    logStopped(this.logger, { forcedConnections: closed, exitCode: 0 });
+    logStopped(this.#lifecycle, { forcedConnections: closed, exitCode: 0 });
     return { forcedConnections: closed };
   }
-}
-
-function hashFile(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
 }

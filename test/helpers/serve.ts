@@ -1,0 +1,86 @@
+/**
+ * `linkgate serve` as a real child process: its JSON log lines (stdout), stderr, exit code and
+ * the ports it reports in its "listening" lines. Killed (SIGKILL, with its process group's
+ * workers) when the test ends if it is still running.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+import { waitFor, withTimeout } from "./programs.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+export type LogLine = Record<string, unknown>;
+
+export interface Serve {
+  child: ChildProcess;
+  lines: LogLine[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** The port of a listener (or "admin") from its "listening" line. */
+  port(listener: string): number;
+  /** The lines whose msg is `msg`. */
+  find(msg: string): LogLine[];
+}
+
+export function spawnServe(t: TestContext, args: readonly string[]): Serve {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    // Its own process group, so that the cleanup reaches the workers too.
+    detached: true,
+  });
+  const lines: LogLine[] = [];
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+    let nl = out.indexOf("\n");
+    while (nl >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      lines.push(JSON.parse(line));
+      nl = out.indexOf("\n");
+    }
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  t.after(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+  return {
+    child,
+    lines,
+    stderr: () => err,
+    exited,
+    port(listener) {
+      const l = lines.find((x) => x.msg === "listening" && x.listener === listener);
+      assert.ok(l, `listening line for ${listener}`);
+      return l.port as number;
+    },
+    find(msg) {
+      return lines.filter((l) => l.msg === msg);
+    },
+  };
+}
+
+/** Waits for the admin endpoint's "listening" line: the last one of a start. */
+export async function serveStarted(s: Serve, timeoutMs = 20_000): Promise<void> {
+  await withTimeout(
+    waitFor(() => s.lines.some((l) => l.msg === "listening" && l.listener === "admin"), {
+      timeoutMs,
+      what: "linkgate to listen",
+    }),
+    timeoutMs + 1000,
+    `linkgate serve to start (stderr: ${s.stderr()})`,
+  );
+}
