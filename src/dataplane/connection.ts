@@ -376,8 +376,9 @@ function onUpstreamConnect(this: OwnedSocket): void {
           header: c.header,
           peerAddress: c.peerAddress,
           peerPort: c.peerPort,
-          localAddress: c.client.localAddress ?? "",
-          localPort: c.client.localPort ?? 0,
+          // Only a `none` listener (no header) needs the local address: skip the getsockname.
+          localAddress: c.header === null ? (c.client.localAddress ?? "") : "",
+          localPort: c.header === null ? (c.client.localPort ?? 0) : 0,
           sni: c.sni,
           tenant: d.tenant?.id ?? null,
         })

@@ -1,5 +1,5 @@
 /** CIDR text as written in configuration: strict, with a hint for the usual mistakes. */
-import { formatIp, type IpFamily, parseIp } from "./address.js";
+import { formatIp, type IpFamily, parseIp, parseIpInto, parsePort } from "./address.js";
 
 export interface Cidr {
   family: IpFamily;
@@ -65,4 +65,25 @@ export function parseCidr(text: string): CidrResult {
     };
   }
   return { ok: true, cidr: { family: ip.family, bytes: network, prefix, text: canonical } };
+}
+
+const cidrScratch = new Uint8Array(16);
+
+/**
+ * The lean parse for compiling validated configuration: no canonical text, no message. Returns
+ * null when `text` is not a CIDR or has host bits set (validation has reported those).
+ */
+export function parseCidrFast(text: string): { family: IpFamily; bytes: Uint8Array; prefix: number } | null {
+  const slash = text.indexOf("/");
+  if (slash < 0) return null;
+  const family = parseIpInto(text.slice(0, slash), cidrScratch);
+  if (family === 0) return null;
+  const prefix = parsePort(text, slash + 1);
+  const max = family === 4 ? 32 : 128;
+  if (prefix < 0 || prefix > max) return null;
+  const size = family === 4 ? 4 : 16;
+  for (let bit = prefix; bit < max; bit++) {
+    if (cidrScratch[bit >> 3] & (0x80 >> (bit & 7))) return null;
+  }
+  return { family, bytes: cidrScratch.slice(0, size), prefix };
 }

@@ -91,50 +91,90 @@ function hostPortText(h: HostPort): string {
   return h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
-function compileTenant(t: TenantConfig, defaultUpstream: HostPort | null): CompiledTenant {
-  const upstream = t.upstream ?? defaultUpstream;
-  if (upstream === null) throw new Error(`tenant ${t.id}: no upstream and no routing.upstream`);
-  const rules = t.allow?.rules ?? [];
-  const byLink = new Map<string, { unrestrictedRule: number; cidrs: string[]; labels: number[] }>();
-  const publicCidrs: string[] = [];
-  const publicLabels: number[] = [];
-  rules.forEach((r, i) => {
-    if (r.link !== null) {
-      let e = byLink.get(r.link);
-      if (e === undefined) {
-        e = { unrestrictedRule: -1, cidrs: [], labels: [] };
-        byLink.set(r.link, e);
+/** A compiled tenant. Built for every tenant of every policy, so it does the least work. */
+class Tenant implements CompiledTenant {
+  readonly id: string;
+  readonly enforcement: "enforce" | "report-only";
+  readonly upstream: HostPort;
+  readonly upstreamText: string;
+  readonly unrestricted: boolean;
+  readonly publicInternet: boolean;
+  readonly links: ReadonlyMap<string, LinkEntry>;
+  readonly publicCidrs: CidrSet | null;
+  readonly rules: readonly RuleConfig[];
+  readonly #config: TenantConfig;
+  #fingerprint: string | null = null;
+
+  constructor(t: TenantConfig, upstream: HostPort, upstreamText: string) {
+    this.id = t.id;
+    this.enforcement = t.enforcement;
+    this.upstream = upstream;
+    this.upstreamText = upstreamText;
+    this.unrestricted = t.allow === null;
+    this.publicInternet = t.allow?.publicInternet ?? false;
+    this.#config = t;
+    const rules = t.allow?.rules ?? [];
+    this.rules = rules;
+    let links: Map<string, LinkEntry> | null = null;
+    let linkCidrs: Map<string, { cidrs: string[]; labels: number[] }> | null = null;
+    let publicCidrs: string[] | null = null;
+    let publicLabels: number[] | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
+      if (r.link !== null) {
+        links ??= new Map();
+        let e = links.get(r.link);
+        if (e === undefined) {
+          e = { unrestrictedRule: -1, cidrs: null };
+          links.set(r.link, e);
+        }
+        if (r.cidr === null) {
+          if (e.unrestrictedRule < 0) (e as { unrestrictedRule: number }).unrestrictedRule = i;
+        } else {
+          linkCidrs ??= new Map();
+          const c = linkCidrs.get(r.link);
+          if (c === undefined) linkCidrs.set(r.link, { cidrs: [r.cidr], labels: [i] });
+          else {
+            c.cidrs.push(r.cidr);
+            c.labels.push(i);
+          }
+        }
+      } else if (r.cidr !== null) {
+        (publicCidrs ??= []).push(r.cidr);
+        (publicLabels ??= []).push(i);
       }
-      if (r.cidr === null) {
-        if (e.unrestrictedRule < 0) e.unrestrictedRule = i;
-      } else {
-        e.cidrs.push(r.cidr);
-        e.labels.push(i);
-      }
-    } else if (r.cidr !== null) {
-      publicCidrs.push(r.cidr);
-      publicLabels.push(i);
     }
-  });
-  const links = new Map<string, LinkEntry>();
-  for (const [id, e] of byLink) {
-    links.set(id, {
-      unrestrictedRule: e.unrestrictedRule,
-      cidrs: e.cidrs.length === 0 ? null : cidrSetOf(e.cidrs, e.labels),
-    });
+    if (links !== null && linkCidrs !== null) {
+      for (const [id, c] of linkCidrs) {
+        (links.get(id) as { cidrs: CidrSet | null }).cidrs = cidrSetOf(c.cidrs, c.labels);
+      }
+    }
+    this.links = links ?? EMPTY_LINKS;
+    this.publicCidrs = publicCidrs === null ? null : cidrSetOf(publicCidrs, publicLabels ?? []);
+    Object.freeze(this);
   }
-  return Object.freeze({
-    id: t.id,
-    enforcement: t.enforcement,
-    upstream,
-    upstreamText: hostPortText(upstream),
-    unrestricted: t.allow === null,
-    publicInternet: t.allow?.publicInternet ?? false,
-    links: links.size === 0 ? EMPTY_LINKS : links,
-    publicCidrs: publicCidrs.length === 0 ? null : cidrSetOf(publicCidrs, publicLabels),
-    rules,
-    fingerprint: JSON.stringify([t, upstream]),
-  });
+
+  /**
+   * Changes whenever this tenant's configuration changes. Computed on first use: only tenants
+   * with live connections are compared at a reload, and a million-rule policy should not pay
+   * for the others.
+   */
+  get fingerprint(): string {
+    this.#fingerprint ??= JSON.stringify([this.#config, this.upstream]);
+    return this.#fingerprint;
+  }
+}
+
+function compileTenant(
+  t: TenantConfig,
+  defaultUpstream: HostPort | null,
+  defaultUpstreamText: string | null,
+): CompiledTenant {
+  if (t.upstream !== null) return new Tenant(t, t.upstream, hostPortText(t.upstream));
+  if (defaultUpstream === null || defaultUpstreamText === null) {
+    throw new Error(`tenant ${t.id}: no upstream and no routing.upstream`);
+  }
+  return new Tenant(t, defaultUpstream, defaultUpstreamText);
 }
 
 export class CompiledPolicy {
@@ -157,8 +197,10 @@ export class CompiledPolicy {
     const tenants = new Map<string, CompiledTenant>();
     const exact = new Map<string, CompiledTenant>();
     let ruleCount = 0;
+    const defaultUpstream = config.routing.upstream;
+    const defaultText = defaultUpstream === null ? null : hostPortText(defaultUpstream);
     for (const t of config.tenants) {
-      const c = compileTenant(t, config.routing.upstream);
+      const c = compileTenant(t, defaultUpstream, defaultText);
       tenants.set(t.id, c);
       for (const h of t.hostnames) exact.set(h, c);
       ruleCount += c.rules.length;
