@@ -174,6 +174,8 @@ export class Connection implements DeadlineItem {
       port: target.port,
       allowHalfOpen: true,
       noDelay: true,
+      // Read into one shared buffer instead of a new 64 KiB one per read (see onUpstreamRead).
+      onread: { buffer: upstreamReadBuffer, callback: onUpstreamRead },
     }) as OwnedSocket;
     upstream[kConnection] = this;
     this.upstream = upstream;
@@ -393,7 +395,6 @@ function onUpstreamConnect(this: OwnedSocket): void {
   client.removeListener("data", onClientHeaderData);
   client.on("data", onClientData);
   client.on("drain", onClientDrain);
-  this.on("data", onUpstreamData);
   this.on("drain", onUpstreamDrain);
   this.on("end", onUpstreamEnd);
   if (client.readableEnded) this.end();
@@ -435,10 +436,35 @@ function onUpstreamDrain(this: OwnedSocket): void {
   (this[kConnection] as Connection).client.resume();
 }
 
-function onUpstreamData(this: OwnedSocket, chunk: Buffer): void {
+/**
+ * Upstream reads land in one buffer shared by every connection: reads are handled one at a time,
+ * and on loopback or a fast network the client write that follows completes at once, so nothing
+ * keeps a reference to it. When the client already has data queued (backpressure), the bytes are
+ * copied to a buffer of their own size before being queued; when a write is only partly taken by
+ * the kernel, its remainder still points into the shared buffer, which is then left to it and
+ * replaced.
+ */
+const UPSTREAM_READ_SIZE = 64 * 1024;
+let upstreamShared = Buffer.allocUnsafe(UPSTREAM_READ_SIZE);
+
+function upstreamReadBuffer(): Buffer {
+  return upstreamShared;
+}
+
+function onUpstreamRead(this: OwnedSocket, nread: number, buf: Buffer): boolean {
   const c = this[kConnection] as Connection;
-  c.bytesToClient += chunk.length;
-  if (!c.client.write(chunk)) this.pause();
+  c.bytesToClient += nread;
+  const client = c.client;
+  let ok: boolean;
+  if (client.writableLength > 0) ok = client.write(Buffer.from(buf.subarray(0, nread)));
+  else {
+    ok = client.write(buf.subarray(0, nread));
+    if (client.writableLength > 0) upstreamShared = Buffer.allocUnsafe(UPSTREAM_READ_SIZE);
+  }
+  // pause(), not a false return: Socket.pause/resume stop and restart reading in onread mode,
+  // while a false return stops it without marking the stream paused (resume would not restart).
+  if (!ok) this.pause();
+  return true;
 }
 
 function onClientDrain(this: OwnedSocket): void {
