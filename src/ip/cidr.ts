@@ -73,7 +73,9 @@ const cidrScratch = new Uint8Array(16);
  * The lean parse for compiling validated configuration: no canonical text, no message. Returns
  * null when `text` is not a CIDR or has host bits set (validation has reported those).
  */
-export function parseCidrFast(text: string): { family: IpFamily; bytes: Uint8Array; prefix: number } | null {
+export function parseCidrFast(
+  text: string,
+): { family: IpFamily; bytes: Uint8Array; prefix: number } | null {
   const slash = text.indexOf("/");
   if (slash < 0) return null;
   const family = parseIpInto(text.slice(0, slash), cidrScratch);

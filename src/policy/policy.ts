@@ -140,8 +140,10 @@ class Tenant implements CompiledTenant {
           }
         }
       } else if (r.cidr !== null) {
-        (publicCidrs ??= []).push(r.cidr);
-        (publicLabels ??= []).push(i);
+        publicCidrs ??= [];
+        publicLabels ??= [];
+        publicCidrs.push(r.cidr);
+        publicLabels.push(i);
       }
     }
     if (links !== null && linkCidrs !== null) {
