@@ -33,10 +33,10 @@ import { extname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { AggregatorRegistry } from "prom-client";
-import { formatConfigError, loadConfigFile } from "../config/index.js";
+import { loadConfigFile } from "../config/index.js";
 import type { LinkgateConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
-import { type BoundListener, listenerDifferences } from "../dataplane/gateway.js";
+import type { BoundListener } from "../dataplane/gateway.js";
 import {
   createLogger,
   Health,
@@ -50,6 +50,7 @@ import {
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
 import { ConfigLoadError, LinkgateRuntime, type ReloadOutcome } from "./linkgate.js";
+import { prepareReload } from "./reload.js";
 import { type ConfigWatch, hashFile, watchConfigFile } from "./watch.js";
 
 /** First delay before replacing a crashed worker; doubles for each quick crash in a row. */
@@ -423,26 +424,10 @@ export class ClusterPrimary {
     } catch {
       // unreadable: loadConfigFile says why
     }
-    const loaded = await loadConfigFile(this.configFile);
-    if (!loaded.ok) {
-      return failed(loaded.errors.map((e) => ({ ...e, message: formatConfigError(e) })));
-    }
-    let policy: CompiledPolicy;
-    try {
-      policy = new CompiledPolicy(loaded.config);
-    } catch (error) {
-      return failed([error as Error]);
-    }
-    const needsRestart = listenerDifferences(this.#config, loaded.config);
-    if (needsRestart.length > 0) {
-      return failed(
-        needsRestart.map((m) => ({
-          code: "CONFIG_NEEDS_RESTART",
-          message: `${m}: listener sockets change only on restart`,
-        })),
-      );
-    }
-    this.#config = loaded.config;
+    const prepared = await prepareReload(this.configFile, this.#config);
+    if (!prepared.ok) return failed(prepared.errors);
+    const { policy } = prepared;
+    this.#config = prepared.config;
     this.#generation++;
     const ready = this.#slots.filter((s) => s.state === "ready");
     const results = await Promise.all(ready.map((s) => this.#apply(s, source)));

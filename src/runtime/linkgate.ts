@@ -29,6 +29,7 @@ import {
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
+import { type PreparedReload, prepareConfig, prepareReload } from "./reload.js";
 import { type ConfigWatch, hashFile, watchConfigFile } from "./watch.js";
 
 export interface StartOptions {
@@ -171,19 +172,8 @@ export class LinkgateRuntime {
 
   async #reload(source: string): Promise<ReloadOutcome> {
     const started = performance.now();
-    const durationMs = () => Math.round((performance.now() - started) * 1000) / 1000;
-    const loaded = await loadConfigFile(this.configFile);
-    if (!loaded.ok) {
-      this.metrics.policyReloaded(false);
-      logReload(this.#lifecycle, {
-        ok: false,
-        source,
-        durationMs: durationMs(),
-        errors: loaded.errors.map((e) => ({ ...e, message: formatConfigError(e) })),
-      });
-      return { ok: false, problems: loaded.errors.map(formatConfigError) };
-    }
-    const outcome = this.#apply(loaded.config, source, durationMs);
+    const prepared = await prepareReload(this.configFile, this.config);
+    const outcome = this.#apply(prepared, source, started);
     if (outcome.ok) this.#configHash = hashFile(this.configFile);
     return outcome;
   }
@@ -194,47 +184,24 @@ export class LinkgateRuntime {
    */
   applyConfig(config: LinkgateConfig, source: string): ReloadOutcome {
     const started = performance.now();
-    return this.#apply(
-      config,
-      source,
-      () => Math.round((performance.now() - started) * 1000) / 1000,
-    );
+    return this.#apply(prepareConfig(config, this.config), source, started);
   }
 
-  /** Compiles `config`, swaps it in (unless its listeners differ), counts and logs the result. */
-  #apply(config: LinkgateConfig, source: string, durationMs: () => number): ReloadOutcome {
-    let policy: CompiledPolicy;
-    try {
-      policy = new CompiledPolicy(config);
-    } catch (error) {
+  /** Swaps a prepared policy in, or reports why not; counts and logs the result once. */
+  #apply(prepared: PreparedReload, source: string, started: number): ReloadOutcome {
+    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    if (!prepared.ok) {
       this.metrics.policyReloaded(false);
-      logReload(this.#lifecycle, {
-        ok: false,
-        source,
-        durationMs: durationMs(),
-        errors: [error as Error],
-      });
-      return { ok: false, problems: [(error as Error).message] };
+      logReload(this.#lifecycle, { ok: false, source, durationMs, errors: prepared.errors });
+      return { ok: false, problems: prepared.errors.map((e) => e.message) };
     }
-    const result = this.gateway.reload(policy);
-    if (!result.applied) {
-      this.metrics.policyReloaded(false);
-      const problems = result.needsRestart.map(
-        (m) => `${m}: listener sockets change only on restart`,
-      );
-      logReload(this.#lifecycle, {
-        ok: false,
-        source,
-        durationMs: durationMs(),
-        errors: problems.map((message) => ({ code: "CONFIG_NEEDS_RESTART", message })),
-      });
-      return { ok: false, problems };
-    }
+    const { policy } = prepared;
+    this.gateway.holder.swap(policy);
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
     logReload(this.#lifecycle, {
       ok: true,
       source,
-      durationMs: durationMs(),
+      durationMs,
       tenants: policy.tenants.size,
       rules: policy.ruleCount,
     });

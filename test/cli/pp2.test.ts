@@ -3,27 +3,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { main } from "../../src/cli/main.js";
-import type { Io } from "../../src/cli/output.js";
+import { runCli } from "../helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = `${ROOT}bin/linkgate.js`;
 
-async function run(args: string[], stdin = Buffer.alloc(0)) {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    readStdin: async () => stdin,
-  };
-  const code = await main(args, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 const AWS_PRIVATELINK =
   "0d0a0d0a000d0a515549540a21110054ac1f0771ac1f0a1fc8f20050030004e8d6892dea001701767063652d3038643262663135666163353030316339040024000000000000000000000000000000000000000000000000000000000000000000000000";

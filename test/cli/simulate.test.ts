@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { main } from "../../src/cli/main.js";
-import type { Io } from "../../src/cli/output.js";
+import { runCli } from "../helpers/cli.js";
 import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway, startOrigin, testCertificate } from "../helpers/gateway.js";
 
-async function run(args: string[]) {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    readStdin: async () => Buffer.alloc(0),
-  };
-  const code = await main(args, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 describe("linkgate simulate", () => {
   test("accepted (exit 0) and dropped (exit 1), as the gateway decides", {

@@ -6,27 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { main } from "../../src/cli/main.js";
-import type { Io } from "../../src/cli/output.js";
+import { runCli } from "../helpers/cli.js";
 import { yamlOf } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-async function run(args: string[]) {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    readStdin: async () => Buffer.alloc(0),
-  };
-  const code = await main(args, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 const LINE = /^(\S+):(\d+):(\d+): (\S+: )?.+ \[CONFIG_[A-Z_]+\]$/;
 

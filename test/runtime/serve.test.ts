@@ -4,68 +4,18 @@
  * SIGTERM and exits 0, and refuses to start on an invalid file with file:line:column errors.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
-import { describe, type TestContext, test } from "node:test";
+import { describe, test } from "node:test";
 import tls from "node:tls";
-import { fileURLToPath } from "node:url";
 import { encodeProxyHeaderV2 } from "../../src/proxy-protocol/index.js";
 import { connectThrough, startOrigin, testCertificate } from "../helpers/gateway.js";
 import { tempDir, waitFor, withTimeout } from "../helpers/programs.js";
+import { serveStarted, spawnServe } from "../helpers/serve.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const VPCE = "aws:vpce-0123456789abcdef0";
 const OTHER = "aws:vpce-0fedcba9876543210";
-
-interface Serve {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  stderr: () => string;
-  exited: Promise<number | null>;
-  port(listener: string): number;
-}
-
-function spawnServe(t: TestContext, configFile: string): Serve {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "-c", configFile], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: fileURLToPath(new URL("../..", import.meta.url)),
-  });
-  const lines: Record<string, unknown>[] = [];
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-    let nl = out.indexOf("\n");
-    while (nl >= 0) {
-      const line = out.slice(0, nl);
-      out = out.slice(nl + 1);
-      lines.push(JSON.parse(line));
-      nl = out.indexOf("\n");
-    }
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  t.after(() => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-  });
-  return {
-    child,
-    lines,
-    stderr: () => err,
-    exited,
-    port(listener) {
-      const l = lines.find((x) => x.msg === "listening" && x.listener === listener);
-      assert.ok(l, `listening line for ${listener}`);
-      return l.port as number;
-    },
-  };
-}
 
 function yaml(originPort: number, rules: string, extra = ""): string {
   return `
@@ -98,17 +48,6 @@ const pp2 = (link: string) =>
     crc32c: true,
   });
 
-async function started(s: Serve): Promise<void> {
-  await withTimeout(
-    waitFor(() => s.lines.some((l) => l.msg === "listening" && l.listener === "admin"), {
-      timeoutMs: 15_000,
-      what: "linkgate to listen",
-    }),
-    16_000,
-    `linkgate serve to start (stderr: ${s.stderr()})`,
-  );
-}
-
 describe("linkgate serve", () => {
   test("serves, reports, reloads (file and SIGHUP, valid and invalid), drains on SIGTERM", {
     timeout: 60_000,
@@ -119,8 +58,8 @@ describe("linkgate serve", () => {
     const dir = await tempDir(t);
     const file = join(dir, "linkgate.yaml");
     writeFileSync(file, yaml(origin.port, `        - { link: "${VPCE}", description: "prod" }`));
-    const s = spawnServe(t, file);
-    await started(s);
+    const s = spawnServe(t, ["-c", file]);
+    await serveStarted(s);
     const gw = { host: "127.0.0.1", port: s.port("privatelink") };
     const admin = `http://127.0.0.1:${s.port("admin")}`;
 
@@ -237,7 +176,7 @@ describe("linkgate serve", () => {
     const dir = await tempDir(t);
     const file = join(dir, "bad.yaml");
     writeFileSync(file, yaml(9, `        - { cidr: 10.0.0.1/8 }`, "bogusKey: 1\n"));
-    const s = spawnServe(t, file);
+    const s = spawnServe(t, ["-c", file]);
     assert.equal(await withTimeout(s.exited, 20_000, "exit"), 1);
     assert.match(
       s.stderr(),
@@ -261,7 +200,7 @@ describe("linkgate serve", () => {
         `bind: 127.0.0.1:${port}\n    proxyProtocol`,
       ),
     );
-    const s = spawnServe(t, file);
+    const s = spawnServe(t, ["-c", file]);
     assert.equal(await withTimeout(s.exited, 20_000, "exit"), 1);
     assert.match(s.stderr(), new RegExp(`cannot bind 127\\.0\\.0\\.1:${port}`));
   });
