@@ -84,3 +84,31 @@ export async function serveStarted(s: Serve, timeoutMs = 20_000): Promise<void> 
     `linkgate serve to start (stderr: ${s.stderr()})`,
   );
 }
+
+/**
+ * A configuration for `serve` tests: one `privatelink` listener (PROXY header from 127.0.0.1),
+ * the admin endpoint, a 700 ms drain, and tenant megacorp with `rules` (YAML list items,
+ * indented 8 spaces) in front of an origin on `originPort`; `extra` is appended as is.
+ */
+export function serveConfigYaml(originPort: number, rules: string, extra = ""): string {
+  return `
+listeners:
+  - name: privatelink
+    bind: 127.0.0.1:0
+    proxyProtocol: required
+    trustedProxies: [127.0.0.1/32]
+routing:
+  hostPatterns: ["{tenant}.api.example.com"]
+  upstream: 127.0.0.1:${originPort}
+  upstreamProxyProtocol: v2
+api:
+  bind: 127.0.0.1:0
+shutdown:
+  drainTimeout: 700ms
+tenants:
+  - id: megacorp
+    allow:
+      rules:
+${rules}
+${extra}`;
+}

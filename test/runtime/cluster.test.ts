@@ -12,33 +12,20 @@ import tls from "node:tls";
 import { encodeProxyHeaderV2 } from "../../src/proxy-protocol/index.js";
 import { connectThrough, startOrigin, testCertificate } from "../helpers/gateway.js";
 import { delay, tempDir, waitFor, withTimeout } from "../helpers/programs.js";
-import { type LogLine, type Serve, serveStarted, spawnServe } from "../helpers/serve.js";
+import {
+  type LogLine,
+  type Serve,
+  serveConfigYaml,
+  serveStarted,
+  spawnServe,
+} from "../helpers/serve.js";
 
 const VPCE = "aws:vpce-0123456789abcdef0";
 const OTHER = "aws:vpce-0fedcba9876543210";
 const HOST = "megacorp.api.example.com";
 
 function yaml(originPort: number, link: string): string {
-  return `
-listeners:
-  - name: privatelink
-    bind: 127.0.0.1:0
-    proxyProtocol: required
-    trustedProxies: [127.0.0.1/32]
-routing:
-  hostPatterns: ["{tenant}.api.example.com"]
-  upstream: 127.0.0.1:${originPort}
-  upstreamProxyProtocol: v2
-api:
-  bind: 127.0.0.1:0
-shutdown:
-  drainTimeout: 700ms
-tenants:
-  - id: megacorp
-    allow:
-      rules:
-        - { link: "${link}" }
-`;
+  return serveConfigYaml(originPort, `        - { link: "${link}" }`);
 }
 
 const pp2 = (link: string) =>
