@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
 import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord, Decision } from "../observability/types.js";
-import type { PolicyDecision } from "../policy/index.js";
+import type { DecisionInput, PolicyDecision } from "../policy/index.js";
 import {
   DONE as PP_DONE,
   INVALID as PP_INVALID,
@@ -40,8 +40,14 @@ enum State {
   Closed = 5,
 }
 
-// Scratch for the decision input: decisions are synchronous, so one buffer serves all.
+// Scratch for the decision input: decisions are synchronous, so one object serves all.
 const sourceScratch = new Uint8Array(16);
+const decisionScratch: DecisionInput = {
+  sni: null,
+  link: null,
+  sourceFamily: 0,
+  sourceBytes: sourceScratch,
+};
 
 export class Connection implements DeadlineItem {
   readonly listener: ListenerRuntime;
@@ -101,7 +107,6 @@ export class Connection implements DeadlineItem {
       }
       this.proxyDecoder = new ProxyHeaderDecoder(l.proxyOptions);
     }
-    this.helloDecoder = new ClientHelloDecoder(l.helloOptions);
     l.headerDeadlines.add(this, l.config.headerTimeoutMs);
     client.on("data", onClientHeaderData);
   }
@@ -128,9 +133,12 @@ export class Connection implements DeadlineItem {
   /** Feeds client bytes that follow the PROXY header to the ClientHello decoder. */
   feedHello(chunk: Buffer): void {
     this.pending.push(chunk);
-    const status = (this.helloDecoder as ClientHelloDecoder).push(chunk);
+    // Made on the first byte after the PROXY header: a connection dropped at the header (a
+    // flood of bad ones, say) never pays for it.
+    this.helloDecoder ??= new ClientHelloDecoder(this.listener.helloOptions);
+    const status = this.helloDecoder.push(chunk);
     if (status === HELLO_INVALID) {
-      this.drop((this.helloDecoder as ClientHelloDecoder).error?.code ?? "TLS_BAD_HELLO");
+      this.drop(this.helloDecoder.error?.code ?? "TLS_BAD_HELLO");
     } else if (status === HELLO_DONE) {
       this.decide();
     }
@@ -143,14 +151,7 @@ export class Connection implements DeadlineItem {
     this.sni = hello?.sni ?? null;
     this.helloDecoder = null;
     const header = this.header;
-    const family = sourceOf(this, header);
-    const policy = this.listener.holder.current;
-    const d = policy.decide({
-      sni: this.sni,
-      link: header?.link?.id ?? null,
-      sourceFamily: family,
-      sourceBytes: sourceScratch,
-    });
+    const d = this.listener.holder.current.decide(this.decisionInput());
     this.policy = d;
     this.reason = d.reason;
     if (d.verdict === "deny" || d.upstream === null) {
@@ -163,6 +164,23 @@ export class Connection implements DeadlineItem {
     // also held the ClientHello.
     if (header !== null) this.header = header.compact();
     this.connectUpstream(d);
+  }
+
+  /**
+   * The connection as the policy sees it: SNI, identity and source address (the PROXY header's,
+   * or the TCP peer's on a `none` listener). The returned object and its address bytes are
+   * shared scratch: use them before the next call.
+   */
+  decisionInput(): DecisionInput {
+    const h = this.header;
+    let family: 0 | 4 | 6;
+    if (h === null) family = parseIpInto(this.peerAddress, sourceScratch);
+    else if (h.version === 2) family = h.sourceIp(sourceScratch);
+    else family = h.source === null ? 0 : parseIpInto(h.source.address, sourceScratch);
+    decisionScratch.sni = this.sni;
+    decisionScratch.link = h?.link?.id ?? null;
+    decisionScratch.sourceFamily = family;
+    return decisionScratch;
   }
 
   connectUpstream(d: PolicyDecision): void {
@@ -238,17 +256,6 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/**
- * Writes the connection's source address into sourceScratch and returns its family: the PROXY
- * header's source when there is one, the TCP peer on a `none` listener, else 0 (unknown).
- */
-function sourceOf(c: Connection, header: ProxyHeader | null): 0 | 4 | 6 {
-  if (header === null) return parseIpInto(c.peerAddress, sourceScratch);
-  if (header.version === 2) return header.sourceIp(sourceScratch);
-  const src = header.source;
-  return src === null ? 0 : parseIpInto(src.address, sourceScratch);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Header phase: PROXY header, ClientHello, LOCAL health checks.
 
@@ -272,7 +279,6 @@ function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
         c.state = State.HealthCheck;
         c.decision = "health-check";
         c.reason = "HEALTH_CHECK_TCP";
-        c.helloDecoder = null;
         c.health = new HealthCheckReader();
         if (rest !== null) feedHealthCheck(c, rest);
         return;

@@ -7,13 +7,7 @@
  * what is left (CONN_SHUTDOWN).
  */
 import type { LinkgateConfig } from "../config/types.js";
-import { parseIp } from "../ip/address.js";
-import {
-  type CompiledPolicy,
-  ConnectionRegistry,
-  decideForTenant,
-  PolicyHolder,
-} from "../policy/index.js";
+import { type CompiledPolicy, ConnectionRegistry, PolicyHolder } from "../policy/index.js";
 import type { Connection } from "./connection.js";
 import { type ConnectionObserver, ListenerRuntime } from "./listener.js";
 
@@ -83,26 +77,14 @@ export class Gateway {
   }
 
   #recheck(next: CompiledPolicy, previous: CompiledPolicy): void {
-    const scratch = new Uint8Array(16);
     for (const tenantId of [...this.registry.tenants()]) {
       const before = previous.tenants.get(tenantId);
       const after = next.tenants.get(tenantId);
       if (after !== undefined && before?.fingerprint === after.fingerprint) continue;
       for (const c of this.registry.forTenant(tenantId)) {
         // Still the same tenant for its host name, and still admitted?
-        const tenant = c.sni === null ? null : next.tenantForHost(c.sni);
-        let admitted = false;
-        if (tenant !== null && tenant.id === tenantId) {
-          const family = sourceFamily(c, scratch);
-          const d = decideForTenant(tenant, {
-            sni: c.sni,
-            link: c.header?.link?.id ?? null,
-            sourceFamily: family,
-            sourceBytes: scratch,
-          });
-          admitted = d.verdict !== "deny";
-        }
-        if (!admitted) {
+        const d = next.decide(c.decisionInput());
+        if (d.verdict === "deny" || d.tenant?.id !== tenantId) {
           c.closedBy = "POLICY_REVOKED";
           c.close();
         }
@@ -132,16 +114,6 @@ export class Gateway {
     while (this.activeConnections > 0) await new Promise((r) => setImmediate(r));
     return { closed };
   }
-}
-
-function sourceFamily(c: Connection, out: Uint8Array): 0 | 4 | 6 {
-  const h = c.header;
-  if (h !== null && h.version === 2) return h.sourceIp(out);
-  const text = h === null ? c.peerAddress : (h.source?.address ?? null);
-  const ip = text === null ? null : parseIp(text);
-  if (ip === null) return 0;
-  out.set(ip.bytes);
-  return ip.family;
 }
 
 /**

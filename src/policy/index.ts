@@ -6,7 +6,6 @@ export {
   CompiledPolicy,
   type CompiledTenant,
   type DecisionInput,
-  decideForTenant,
   type PolicyDecision,
   type Verdict,
 } from "./policy.js";

@@ -291,7 +291,7 @@ function outcome(
 }
 
 /** The decision for a connection already mapped to `tenant`. */
-export function decideForTenant(tenant: CompiledTenant, input: DecisionInput): PolicyDecision {
+function decideForTenant(tenant: CompiledTenant, input: DecisionInput): PolicyDecision {
   if (tenant.unrestricted) return outcome(tenant, true, "POLICY_NO_RESTRICTION", -1);
   if (input.link !== null) {
     const entry = tenant.links.get(input.link);

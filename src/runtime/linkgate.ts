@@ -196,7 +196,8 @@ export class LinkgateRuntime {
       return { ok: false, problems: prepared.errors.map((e) => e.message) };
     }
     const { policy } = prepared;
-    this.gateway.holder.swap(policy);
+    // prepareConfig checked the listeners already; the gateway checks again, as for any caller.
+    this.gateway.reload(policy);
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
     logReload(this.#lifecycle, {
       ok: true,
