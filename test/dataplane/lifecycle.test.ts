@@ -115,6 +115,54 @@ describe("reload", () => {
     assert.equal((await e.gw.next()).closedBy, "POLICY_REVOKED");
   });
 
+  test("listener settings follow a reload: trustedProxies applies to the next connection", {
+    timeout: 20_000,
+  }, async (t) => {
+    const e = await setup(t, [tenant("megacorp")]);
+    if (e === null) return;
+    assert.equal(
+      (
+        await connectThrough({
+          ...e.addr,
+          preamble: pp2(VPCE),
+          servername: "megacorp.api.example.com",
+        })
+      ).ok,
+      true,
+    );
+    await e.gw.next();
+    const [l] = e.cfg.listeners;
+    e.gw.gateway.reload(
+      new CompiledPolicy({ ...e.cfg, listeners: [{ ...l, trustedProxies: ["10.0.0.0/8"] }] }),
+    );
+    assert.equal(
+      (
+        await connectThrough({
+          ...e.addr,
+          preamble: pp2(VPCE),
+          servername: "megacorp.api.example.com",
+        })
+      ).ok,
+      false,
+    );
+    assert.equal(
+      (await e.gw.next()).reason,
+      "PP_UNTRUSTED_PEER",
+      "the cached verdict for 127.0.0.1 was dropped",
+    );
+    e.gw.gateway.reload(new CompiledPolicy(e.cfg));
+    assert.equal(
+      (
+        await connectThrough({
+          ...e.addr,
+          preamble: pp2(VPCE),
+          servername: "megacorp.api.example.com",
+        })
+      ).ok,
+      true,
+    );
+  });
+
   test("a reload that changes listener sockets is refused, and says why", async (t) => {
     const e = await setup(t, [tenant("megacorp")]);
     if (e === null) return;
@@ -133,6 +181,31 @@ describe("reload", () => {
 });
 
 describe("drain", () => {
+  test("an HTTP health check (LOCAL) gets 503 once the gateway is stopping", {
+    timeout: 20_000,
+  }, async (t) => {
+    const e = await setup(t, [tenant("megacorp")]);
+    if (e === null) return;
+    const check = async () => {
+      const s = net.connect(e.addr);
+      let response = "";
+      s.on("data", (d) => {
+        response += d.toString();
+      });
+      s.on("error", () => {});
+      await new Promise((r) => s.once("connect", r));
+      return { s, response: () => response };
+    };
+    // A health check connection already open when the drain starts.
+    const open = await check();
+    open.s.write(encodeProxyHeaderV2({ command: "local" }));
+    const stopping = e.gw.gateway.stop(200);
+    open.s.write("GET /health HTTP/1.1\r\nHost: lb\r\n\r\n");
+    await new Promise((r) => open.s.once("close", r));
+    assert.match(open.response(), /^HTTP\/1\.1 503 /);
+    await stopping;
+  });
+
   test("stop: not ready, no new connections, live ones get the grace period then close", {
     timeout: 20_000,
   }, async (t) => {
