@@ -25,6 +25,13 @@ import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from
 import type { DeadlineItem, DeadlineList } from "./deadlines.js";
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
+import {
+  descriptorOf,
+  type ForwardError,
+  forward,
+  readIntoRelayBuffer,
+  relayBuffer,
+} from "./node-socket.js";
 import { upstreamProxyHeader } from "./upstream-header.js";
 
 const kConnection = Symbol("linkgate.connection");
@@ -74,6 +81,11 @@ export class Connection implements DeadlineItem {
   decidedAt = -1;
   bytesFromClient = 0;
   bytesToClient = 0;
+  /** Descriptors for the relay's direct writes (node-socket.ts), -1 until the relay starts. */
+  clientFd = -1;
+  upstreamFd = -1;
+  /** The errno code of the socket error that ended the connection (ECONNREFUSED, ...), if any. */
+  errno: string | null = null;
   // The header deadline, then the connect deadline (see deadlines.ts).
   deadlineAt = 0;
   deadlinePrev: DeadlineItem | null = null;
@@ -192,8 +204,8 @@ export class Connection implements DeadlineItem {
       port: target.port,
       allowHalfOpen: true,
       noDelay: true,
-      // Read into one shared buffer instead of a new 64 KiB one per read (see onUpstreamRead).
-      onread: { buffer: upstreamReadBuffer, callback: onUpstreamRead },
+      // Reads land in the relay's shared buffer instead of a new 64 KiB one each (node-socket.ts).
+      onread: { buffer: relayBuffer, callback: onUpstreamRead },
     }) as OwnedSocket;
     upstream[kConnection] = this;
     this.upstream = upstream;
@@ -399,7 +411,15 @@ function onUpstreamConnect(this: OwnedSocket): void {
   if (d.tenant !== null) c.listener.register(d.tenant.id, c);
   const client = c.client;
   client.removeListener("data", onClientHeaderData);
-  client.on("data", onClientData);
+  // Bytes read while the upstream was connecting wait in the paused stream: they go first, and
+  // the stream buffer must be empty before reads switch to the shared buffer.
+  for (let chunk: Buffer | null = client.read(); chunk !== null; chunk = client.read()) {
+    c.bytesFromClient += chunk.length;
+    this.write(chunk);
+  }
+  c.clientFd = descriptorOf(client);
+  c.upstreamFd = descriptorOf(this);
+  if (!readIntoRelayBuffer(client, onClientRead)) client.on("data", onClientData);
   client.on("drain", onClientDrain);
   this.on("drain", onUpstreamDrain);
   this.on("end", onUpstreamEnd);
@@ -430,8 +450,48 @@ function onUpstreamClose(this: OwnedSocket): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Relay: count, write, backpressure, half-close. No allocation, no logging, no promise.
+// Relay: count, hand over, backpressure, half-close. No allocation unless the receiving socket
+// is backed up, no logging, no promise (see node-socket.ts for the shared read buffer).
 
+/** Hands one read to the other socket; pauses the reader when that socket is backed up. */
+function relay(
+  c: Connection,
+  from: OwnedSocket,
+  to: OwnedSocket,
+  fd: number,
+  buf: Buffer,
+  n: number,
+) {
+  if (c.state !== State.Relay || to.destroyed) return;
+  let ok: boolean;
+  try {
+    ok = forward(to, fd, buf, n);
+  } catch (error) {
+    c.errno = (error as ForwardError).code;
+    if (to === c.upstream) c.upstreamError ??= "UPSTREAM_ERROR";
+    else c.closedBy ??= "CONN_CLIENT_ERROR";
+    c.close();
+    return;
+  }
+  // pause(), not a false return: Socket.pause/resume stop and restart reading in onread mode.
+  if (!ok) from.pause();
+}
+
+function onClientRead(this: OwnedSocket, nread: number, buf: Buffer): boolean {
+  const c = this[kConnection] as Connection;
+  c.bytesFromClient += nread;
+  relay(c, this, c.upstream as OwnedSocket, c.upstreamFd, buf, nread);
+  return true;
+}
+
+function onUpstreamRead(this: OwnedSocket, nread: number, buf: Buffer): boolean {
+  const c = this[kConnection] as Connection;
+  c.bytesToClient += nread;
+  relay(c, this, c.client, c.clientFd, buf, nread);
+  return true;
+}
+
+/** Where Node.js cannot read accepted sockets into the shared buffer: its own chunks. */
 function onClientData(this: OwnedSocket, chunk: Buffer): void {
   const c = this[kConnection] as Connection;
   c.bytesFromClient += chunk.length;
@@ -440,37 +500,6 @@ function onClientData(this: OwnedSocket, chunk: Buffer): void {
 
 function onUpstreamDrain(this: OwnedSocket): void {
   (this[kConnection] as Connection).client.resume();
-}
-
-/**
- * Upstream reads land in one buffer shared by every connection: reads are handled one at a time,
- * and on loopback or a fast network the client write that follows completes at once, so nothing
- * keeps a reference to it. When the client already has data queued (backpressure), the bytes are
- * copied to a buffer of their own size before being queued; when a write is only partly taken by
- * the kernel, its remainder still points into the shared buffer, which is then left to it and
- * replaced.
- */
-const UPSTREAM_READ_SIZE = 64 * 1024;
-let upstreamShared = Buffer.allocUnsafe(UPSTREAM_READ_SIZE);
-
-function upstreamReadBuffer(): Buffer {
-  return upstreamShared;
-}
-
-function onUpstreamRead(this: OwnedSocket, nread: number, buf: Buffer): boolean {
-  const c = this[kConnection] as Connection;
-  c.bytesToClient += nread;
-  const client = c.client;
-  let ok: boolean;
-  if (client.writableLength > 0) ok = client.write(Buffer.from(buf.subarray(0, nread)));
-  else {
-    ok = client.write(buf.subarray(0, nread));
-    if (client.writableLength > 0) upstreamShared = Buffer.allocUnsafe(UPSTREAM_READ_SIZE);
-  }
-  // pause(), not a false return: Socket.pause/resume stop and restart reading in onread mode,
-  // while a false return stops it without marking the stream paused (resume would not restart).
-  if (!ok) this.pause();
-  return true;
 }
 
 function onClientDrain(this: OwnedSocket): void {

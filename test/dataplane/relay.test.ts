@@ -90,6 +90,52 @@ async function setup(t: TestContext) {
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
+/** A byte stream unique to `seed`: each 1 KiB block is the SHA-512 of (seed, block index) x16. */
+function streamBlock(seed: number, index: number): Buffer {
+  const h = createHash("sha512").update(`${seed}:${index}`).digest();
+  return Buffer.concat(Array.from({ length: 16 }, () => h));
+}
+
+/**
+ * An origin that, after linkgate's PROXY header and the client's hello, reads a 4-byte seed and
+ * sends `blocks` KiB of the seed's stream as fast as the connection takes it, then ends.
+ */
+async function startStreamOrigin(t: TestContext, blocks: number): Promise<number> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on("error", () => {});
+    const d = new ProxyHeaderDecoder();
+    let buffered = Buffer.alloc(0);
+    let inHeader = true;
+    const onData = (chunk: Buffer) => {
+      let data = chunk;
+      if (inHeader) {
+        if (d.push(chunk) !== DONE) return;
+        inHeader = false;
+        data = chunk.subarray(d.tailOffset);
+      }
+      buffered = Buffer.concat([buffered, data]);
+      if (buffered.length < HELLO.length + 4) return;
+      s.off("data", onData);
+      const seed = buffered.readUInt32BE(HELLO.length);
+      let i = 0;
+      const pump = () => {
+        while (i < blocks) if (!s.write(streamBlock(seed, i++))) return void s.once("drain", pump);
+        s.end();
+      };
+      pump();
+    };
+    s.on("data", onData);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
 describe("relay", () => {
   test("8 MiB each way arrive intact and in order; a half-close is forwarded", {
     timeout: 30_000,
@@ -142,5 +188,119 @@ describe("relay", () => {
     );
     socket.destroy();
     await gw.next();
+  });
+  test("concurrent downloads to stop-and-go readers: every client gets its own bytes, intact", {
+    timeout: 60_000,
+  }, async (t) => {
+    // Reads of several upstream sockets land in memory the relay may share; a client write the
+    // kernel only partly takes keeps pointing into it. No other connection's read may overwrite
+    // those bytes: a client must never see a byte of another connection's stream.
+    const blocks = 8192; // 8 MiB per connection
+    const port = await startStreamOrigin(t, blocks);
+    const base = config({
+      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+      tenants: [tenant("megacorp")],
+    });
+    const gw = await startGateway(t, {
+      ...base,
+      routing: { ...base.routing, upstream: { host: "127.0.0.1", port } },
+    });
+    const addr = gw.address("privatelink");
+    const download = async (seed: number) => {
+      const socket = net.connect(addr);
+      const hash = createHash("sha256");
+      let received = 0;
+      // The origin does not echo the hello: everything received is the seed's stream.
+      socket.on("data", (data: Buffer) => {
+        received += data.length;
+        hash.update(data);
+        // Stop and go: pause often, so the gateway's writes to this client are often partial.
+        socket.pause();
+        setTimeout(() => socket.resume(), (seed + received) % 3);
+      });
+      const ended = new Promise((r) => socket.once("end", r));
+      await new Promise((r) => socket.once("connect", r));
+      const seedBytes = Buffer.alloc(4);
+      seedBytes.writeUInt32BE(seed);
+      socket.write(Buffer.concat([PP, HELLO, seedBytes]));
+      await withTimeout(ended, 50_000, `download ${seed}`);
+      socket.destroy();
+      const expected = createHash("sha256");
+      for (let i = 0; i < blocks; i++) expected.update(streamBlock(seed, i));
+      return { seed, received, ok: hash.digest("hex") === expected.digest("hex") };
+    };
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map(download));
+    for (const r of results) {
+      assert.equal(r.received, blocks * 1024, `connection ${r.seed}: byte count`);
+      assert.ok(r.ok, `connection ${r.seed}: its bytes were corrupted by another connection's`);
+    }
+  });
+  test("concurrent uploads to a stop-and-go origin: every stream arrives intact", {
+    timeout: 60_000,
+  }, async (t) => {
+    // The other direction of the shared read buffer: the origin reads slowly, so the gateway's
+    // writes to it are often partial while other connections' client reads keep landing.
+    const blocks = 8192; // 8 MiB per connection
+    const sockets: net.Socket[] = [];
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      sockets.push(s);
+      s.on("error", () => {});
+      const d = new ProxyHeaderDecoder();
+      const hash = createHash("sha256");
+      let inHeader = true;
+      let skip = HELLO.length; // the hello is not part of the stream
+      s.on("data", (chunk: Buffer) => {
+        let data = chunk;
+        if (inHeader) {
+          if (d.push(chunk) !== DONE) return;
+          inHeader = false;
+          data = chunk.subarray(d.tailOffset);
+        }
+        const drop = Math.min(skip, data.length);
+        skip -= drop;
+        hash.update(data.subarray(drop));
+        s.pause();
+        setTimeout(() => s.resume(), sockets.length % 3);
+      });
+      s.on("end", () => s.end(hash.digest("hex")));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const base = config({
+      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+      tenants: [tenant("megacorp")],
+    });
+    const gw = await startGateway(t, {
+      ...base,
+      routing: {
+        ...base.routing,
+        upstream: { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port },
+      },
+    });
+    const upload = async (seed: number) => {
+      const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
+      let answer = "";
+      socket.on("data", (d: Buffer) => {
+        answer += d.toString("latin1");
+      });
+      const ended = new Promise((r) => socket.once("end", r));
+      await new Promise((r) => socket.once("connect", r));
+      socket.write(Buffer.concat([PP, HELLO]));
+      const expected = createHash("sha256");
+      for (let i = 0; i < blocks; i++) {
+        const block = streamBlock(seed, i);
+        expected.update(block);
+        if (!socket.write(block)) await new Promise((r) => socket.once("drain", r));
+      }
+      socket.end();
+      await withTimeout(ended, 50_000, `upload ${seed}`);
+      socket.destroy();
+      return { seed, ok: answer === expected.digest("hex") };
+    };
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map(upload));
+    for (const r of results) assert.ok(r.ok, `connection ${r.seed}: the origin got other bytes`);
   });
 });

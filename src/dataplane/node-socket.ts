@@ -1,0 +1,126 @@
+/**
+ * The relay's socket primitives on Node.js: reads of every relayed socket, both directions,
+ * land in one process-wide buffer, and each read is handed to the other socket before its
+ * callback returns. Nothing is allocated per read unless the receiving socket is backed up.
+ *
+ * The invariant that makes one shared buffer safe: **no queued write ever points into it.** A
+ * socket's next read target is fixed when its previous read completes, so a write queued from
+ * the shared buffer would be overwritten by any other socket's next read (a connection would
+ * send another connection's bytes). Hence `forward()`: when nothing is queued on the receiving
+ * socket it writes with one write(2) on its descriptor, synchronously; whatever the kernel does
+ * not take is copied into a buffer of its own and queued through the socket as usual. When
+ * something is already queued, the whole read is copied and queued behind it, in order.
+ *
+ * Two Node.js details are used that have no public API, each found once at load, checked, and
+ * with a fallback that is slower but equally correct (test/dataplane/node-socket.test.ts pins
+ * that both are in use on the Node.js linkgate ships with):
+ * - reads into a caller's buffer (`onread`) exist only for sockets linkgate connects; accepted
+ *   sockets get the same by setting the three fields `net.Socket`'s own `onread` option sets,
+ *   then `_handle.useUserBuffer()`. Fallback: 'data' events (one buffer per read);
+ * - the descriptor of a socket (`_handle.fd`) for the direct write. Fallback: every read copied.
+ */
+import { writeSync } from "node:fs";
+import net from "node:net";
+
+/** Size of the shared read buffer: one read moves at most this much. */
+export const RELAY_READ_SIZE = 64 * 1024;
+
+/** The one buffer every relayed read lands in (see the module comment). */
+export const relayBuffer: Buffer = Buffer.allocUnsafe(RELAY_READ_SIZE);
+
+/** A read callback in `onread` form: `this` is the socket that read. */
+export type RelayReadCallback = (this: net.Socket, nread: number, buffer: Buffer) => boolean;
+
+interface UserBufferFields {
+  buffer: symbol;
+  callback: symbol;
+  generator: symbol;
+}
+
+/** The fields `new net.Socket({ onread })` sets, found by their descriptions on a probe socket. */
+function findUserBufferFields(): UserBufferFields | null {
+  const probe = new net.Socket({ onread: { buffer: relayBuffer, callback: () => true } });
+  const byName = new Map<string | undefined, symbol>();
+  for (const s of Object.getOwnPropertySymbols(probe)) byName.set(s.description, s);
+  const buffer = byName.get("kBuffer");
+  const callback = byName.get("kBufferCb");
+  const generator = byName.get("kBufferGen");
+  const fields = probe as unknown as Record<symbol, unknown>;
+  // The fields must hold what the option set, or they are not what this module takes them for.
+  const found =
+    buffer !== undefined &&
+    callback !== undefined &&
+    generator !== undefined &&
+    fields[buffer] === relayBuffer &&
+    typeof fields[callback] === "function";
+  probe.destroy();
+  return found ? { buffer, callback, generator } : null;
+}
+
+const userBufferFields = findUserBufferFields();
+
+interface StreamHandle {
+  fd?: number;
+  useUserBuffer?: (buffer: Uint8Array) => void;
+}
+
+function handleOf(socket: net.Socket): StreamHandle | null {
+  return ((socket as unknown as { _handle?: StreamHandle | null })._handle ??
+    null) as StreamHandle | null;
+}
+
+/**
+ * Switches a socket that is already reading in stream mode (an accepted one) to reads into
+ * `relayBuffer`, delivered to `callback`. Call it with the socket paused and its stream buffer
+ * empty (`read()` until null): bytes already read stay in the stream buffer otherwise. Returns
+ * false, changing nothing, where Node.js does not allow it; keep using 'data' events then.
+ */
+export function readIntoRelayBuffer(socket: net.Socket, callback: RelayReadCallback): boolean {
+  const handle = handleOf(socket);
+  if (userBufferFields === null || handle === null || typeof handle.useUserBuffer !== "function")
+    return false;
+  const fields = socket as unknown as Record<symbol, unknown>;
+  fields[userBufferFields.buffer] = relayBuffer;
+  fields[userBufferFields.callback] = callback;
+  fields[userBufferFields.generator] = null;
+  handle.useUserBuffer(relayBuffer);
+  return true;
+}
+
+/** Whether accepted sockets can read into the shared buffer on this Node.js. */
+export const acceptedSocketsReadIntoRelayBuffer: boolean = userBufferFields !== null;
+
+/** The socket's descriptor for `forward`'s direct write, or -1 where there is none. */
+export function descriptorOf(socket: net.Socket): number {
+  const fd = handleOf(socket)?.fd;
+  return typeof fd === "number" && fd >= 0 ? fd : -1;
+}
+
+/** `forward` could not write: the errno code (EPIPE, ECONNRESET, ...), kept for the log. */
+export class ForwardError extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(`write failed: ${code}`);
+    this.code = code;
+  }
+}
+
+/**
+ * Hands `buffer[0, length)` to `to` before returning, keeping no reference to `buffer` (see
+ * the module comment). `fd` is `to`'s descriptor (descriptorOf), or -1 to always copy. Returns
+ * false when `to` is backed up: pause the socket that read until `to` emits 'drain'. Throws
+ * ForwardError when the direct write fails (the peer reset, say); `to` must not be destroyed.
+ */
+export function forward(to: net.Socket, fd: number, buffer: Buffer, length: number): boolean {
+  let written = 0;
+  if (fd >= 0 && to.writableLength === 0) {
+    try {
+      written = writeSync(fd, buffer, 0, length);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+      if (code !== "EAGAIN" && code !== "EWOULDBLOCK") throw new ForwardError(code);
+    }
+    if (written === length) return true;
+  }
+  return to.write(Buffer.from(buffer.subarray(written, length)));
+}
