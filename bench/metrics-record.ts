@@ -2,7 +2,7 @@
  * Cost of observing one connection: ns per `Metrics.recordConnection` (once per connection, at
  * its end), with one tenant, 1,000 and 100,000 tenants, and with perTenantLabels off; for
  * reference, the same five updates through prom-client's labelled `inc`/`observe`, and ns per
- * `logConnection` (to a discarding destination, and at a disabled level). Then the cost of one
+ * `ConnectionLog.write` (to a discarding destination, and at a disabled level). Then the cost of one
  * scrape. Prints numbers only, asserts nothing.
  *
  *   node --import tsx bench/metrics-record.ts
@@ -10,7 +10,8 @@
 import os from "node:os";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ErrorCode } from "../src/errors/index.js";
-import { createLogger, logConnection } from "../src/observability/logger.js";
+import { ConnectionLog } from "../src/observability/connection-log.js";
+import { createLogger } from "../src/observability/logger.js";
 import { HANDSHAKE_BUCKETS, Metrics } from "../src/observability/metrics.js";
 import type { ConnectionRecord, Decision } from "../src/observability/types.js";
 
@@ -155,14 +156,16 @@ bench("recordConnection, 100,000 tenants, perTenantLabels false", 100_000, {
       },
     },
   );
+  const unlimited = { deniedLinesPerSecond: Number.POSITIVE_INFINITY };
+  const log = new ConnectionLog(logger, unlimited);
   results.push([
-    "logConnection, info, discarding destination",
-    measure((i) => logConnection(logger, list[i & (N - 1)])),
+    "ConnectionLog.write, info, discarding destination",
+    measure((i) => log.write(list[i & (N - 1)])),
   ]);
-  const quiet = createLogger({ level: "error" }, { write: () => {} });
+  const quiet = new ConnectionLog(createLogger({ level: "error" }, { write: () => {} }), unlimited);
   results.push([
-    "logConnection, level error (disabled)",
-    measure((i) => logConnection(quiet, list[i & (N - 1)])),
+    "ConnectionLog.write, level error (disabled)",
+    measure((i) => quiet.write(list[i & (N - 1)])),
   ]);
   if (bytes === 0) throw new Error("nothing logged");
 }

@@ -78,7 +78,10 @@ export function resolveConfig(file: ConfigFile): LinkgateConfig {
     },
     tenants: (file.tenants ?? []).map(tenant),
     api: file.api === undefined ? null : { bind: hostPort(file.api.bind, true) },
-    log: { level: file.log?.level ?? d.log.level },
+    log: {
+      level: file.log?.level ?? d.log.level,
+      deniedLinesPerSecond: file.log?.deniedLinesPerSecond ?? d.log.deniedLinesPerSecond,
+    },
     shutdown: { drainTimeoutMs: ms(file.shutdown?.drainTimeout, d.shutdown.drainTimeout) },
   };
 }

@@ -34,7 +34,7 @@ export const DEFAULTS = {
   allow: {
     publicInternet: false,
   },
-  log: { level: "info" },
+  log: { level: "info", deniedLinesPerSecond: 100 },
   shutdown: { drainTimeout: "30s" },
 } as const;
 
@@ -379,6 +379,16 @@ export const LogSchema = Type.Object(
         default: DEFAULTS.log.level,
         description: "The least severe level written (JSON lines on stdout).",
         examples: ["info"],
+      }),
+    ),
+    deniedLinesPerSecond: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: DEFAULTS.log.deniedLinesPerSecond,
+        description:
+          "At most this many lines per second (per process) for denied and dropped connections; the others are counted in linkgate_log_lines_suppressed_total and summed up once a second in a warn line. Allowed and report-only connections are always logged. 0: no line for denials.",
+        examples: [100],
       }),
     ),
   },

@@ -84,6 +84,8 @@ export interface ApiConfig {
 
 export interface LogConfig {
   level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /** Denied/dropped connection lines written per second at most; the rest are counted. */
+  deniedLinesPerSecond: number;
 }
 
 export interface ShutdownConfig {

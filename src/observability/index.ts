@@ -1,10 +1,13 @@
 /** Observability: the connection record contract, JSON logs, Prometheus metrics, health. */
+
+export { ConnectionLog } from "./connection-log.js";
 export { Health, type HealthStatus } from "./health.js";
+export { LineOutput } from "./line-output.js";
 export {
   connectionLogLevel,
   createLogger,
   type Logger,
-  logConnection,
+  lineOutputOf,
   logDraining,
   logListening,
   logReload,

@@ -5,25 +5,41 @@
  */
 import { type DestinationStream, type Level, type Logger, pino } from "pino";
 import type { HostPort, LogConfig } from "../config/types.js";
+import { LineOutput } from "./line-output.js";
 import type { ConnectionRecord } from "./types.js";
 
 export type { Logger } from "pino";
 
 /**
  * A pino logger writing JSON lines: `level` as a label ("info"), `time` as ISO 8601 UTC,
- * `pid`, `hostname`, then the fields, then `msg`. To stdout (synchronously, so a crash loses no
- * line) unless `destination` is given: any object with `write(line: string)`, which is how tests
- * capture lines.
+ * `pid`, `hostname`, then the fields, then `msg`. To stdout through a LineOutput (batched, off
+ * the event loop, bounded; what waits is written on exit) unless `destination` is given: any
+ * object with `write(line: string)`, which is how tests capture lines.
  */
-export function createLogger(config: LogConfig, destination?: DestinationStream): Logger {
+export function createLogger(
+  config: Pick<LogConfig, "level">,
+  destination?: DestinationStream,
+): Logger {
+  let stream = destination;
+  if (stream === undefined) {
+    const output = new LineOutput();
+    process.once("exit", () => output.flushSync());
+    stream = output;
+  }
   return pino(
     {
       level: config.level,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    stream,
   );
+}
+
+/** The LineOutput a logger made by createLogger writes to, or null (a test's destination). */
+export function lineOutputOf(logger: Logger): LineOutput | null {
+  const stream = (logger as unknown as Record<symbol, unknown>)[streamSym];
+  return stream instanceof LineOutput ? stream : null;
 }
 
 const INFO = pino.levels.values.info;
@@ -45,12 +61,8 @@ export function connectionLogLevel(record: ConnectionRecord): Level {
   return record.upstreamError === null ? "info" : "warn";
 }
 
-// pino's public symbols: the pre-rendered bindings (`,"pid":…,"hostname":…` and any child
-// bindings) and the destination stream.
-const { chindingsSym, streamSym } = pino.symbols as unknown as {
-  chindingsSym: symbol;
-  streamSym: symbol;
-};
+// pino's public symbol for a logger's destination stream.
+const { streamSym } = pino.symbols as unknown as { streamSym: symbol };
 
 function str(value: string | null): string {
   return value === null ? "null" : JSON.stringify(value);
@@ -78,21 +90,6 @@ export function connectionLine(level: Level, bindings: string, r: ConnectionReco
   const dst = r.proxyDestination;
   const rule = r.rule;
   return `{"level":"${level}","time":"${isoNow()}"${bindings},"listener":${str(r.listener)},"peerAddress":${str(r.peer.address)},"peerPort":${r.peer.port},"proxySrcAddress":${src === null ? "null" : str(src.address)},"proxySrcPort":${src === null ? "null" : src.port},"proxyDstAddress":${dst === null ? "null" : str(dst.address)},"proxyDstPort":${dst === null ? "null" : dst.port},"link":${str(r.link)},"sni":${str(r.sni)},"tenant":${str(r.tenant)},"decision":"${r.decision}","reason":"${r.reason}","rule":${rule === null ? "null" : rule.index},"ruleDescription":${rule === null ? "null" : str(rule.description)},"upstream":${str(r.upstream)},"upstreamError":${r.upstreamError === null ? "null" : `"${r.upstreamError}"`},"closedBy":${r.closedBy === null ? "null" : `"${r.closedBy}"`},"bytesFromClient":${r.bytesFromClient},"bytesToClient":${r.bytesToClient},"handshakeMs":${r.handshakeMs === null ? "null" : ms(r.handshakeMs)},"durationMs":${ms(r.durationMs)},"msg":"connection"}\n`;
-}
-
-/**
- * Writes the one line of a finished connection, msg "connection", to the logger's destination.
- * Does nothing, not even read the record, when neither info nor warn is enabled.
- */
-export function logConnection(logger: Logger, record: ConnectionRecord): void {
-  // levelVal: pino's numeric threshold (info 30, warn 40), cheaper than isLevelEnabled().
-  if (logger.levelVal > WARN) return;
-  const level = connectionLogLevel(record);
-  if (level === "info" && logger.levelVal > INFO) return;
-  const l = logger as unknown as Record<symbol, unknown>;
-  (l[streamSym] as DestinationStream).write(
-    connectionLine(level, l[chindingsSym] as string, record),
-  );
 }
 
 /** The same line through pino's own serializer: the reference `connectionLine` must equal. */

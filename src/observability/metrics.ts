@@ -16,6 +16,16 @@ import { readFileSync } from "node:fs";
 import { Counter, collectDefaultMetrics, Gauge, type Histogram, Registry } from "prom-client";
 import type { ConnectionRecord, Decision } from "./types.js";
 
+/** What the connection log reports (src/observability/connection-log.ts, line-output.ts). */
+export interface LogCounts {
+  /** Denied/dropped lines over the budget, by reason, since start. */
+  readonly suppressed: ReadonlyMap<string, number>;
+}
+export interface LogOutputCounts {
+  /** Lines dropped because the output did not keep up, since start. */
+  readonly droppedLines: number;
+}
+
 export interface MetricsOptions {
   /** Label series by tenant id. Default true; false: the tenant label is always "". */
   perTenantLabels?: boolean;
@@ -160,6 +170,8 @@ export class Metrics {
   readonly perTenantLabels: boolean;
 
   private readonly listeners = new Map<string, ListenerSeries>();
+  private log: LogCounts | null = null;
+  private logOutput: LogOutputCounts | null = null;
   private readonly reloads: Counter<"result">;
   private readonly policyTenants: Gauge;
   private readonly policyRules: Gauge;
@@ -265,6 +277,27 @@ export class Metrics {
       },
     });
 
+    const self = this;
+    new Counter({
+      name: "linkgate_log_lines_suppressed_total",
+      help: "Connection lines not written because denials were over log.deniedLinesPerSecond, by reason code (every connection is still counted in linkgate_connections_total)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of self.log?.suppressed ?? []) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: "linkgate_log_lines_dropped_total",
+      help: "Log lines dropped because standard output did not keep up (its reader is stalled or gone)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.logOutput?.droppedLines ?? 0);
+      },
+    });
+
     // Without them (a cluster worker), policyReloaded() updates metrics that no registry shows.
     const policyRegisters = (options.policy ?? true) ? registers : [];
     this.reloads = new Counter({
@@ -302,6 +335,12 @@ export class Metrics {
     }).set({ version: options.version ?? packageVersion(), node: process.version }, 1);
 
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  }
+
+  /** Where the log counts come from (connectionObserver sets them). */
+  observeLog(log: LogCounts, output: LogOutputCounts | null): void {
+    this.log = log;
+    this.logOutput = output;
   }
 
   /** The Content-Type of `metricsText()` (Prometheus text format 0.0.4). */

@@ -17,10 +17,12 @@ import type { LinkgateConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
 import { type BoundListener, Gateway } from "../dataplane/index.js";
 import {
+  type ConnectionLog,
   connectionObserver,
   createLogger,
   Health,
   type Logger,
+  lineOutputOf,
   logDraining,
   logListening,
   logReload,
@@ -76,6 +78,7 @@ export class LinkgateRuntime {
   /** Where lifecycle lines go: `logger`, or in a worker a child of it that keeps warn and up. */
   readonly #lifecycle: Logger;
   #watcher: ConfigWatch | null = null;
+  readonly #connectionLog: ConnectionLog | null;
   #configHash: string;
   #reloading: Promise<ReloadOutcome> | null = null;
 
@@ -93,10 +96,13 @@ export class LinkgateRuntime {
     this.metrics = new Metrics({ policy: !worker });
     this.health = new Health();
     const policy = new CompiledPolicy(config);
-    this.gateway = new Gateway({
-      policy,
-      observer: connectionObserver({ metrics: this.metrics, logger }),
+    const observer = connectionObserver({
+      metrics: this.metrics,
+      logger,
+      deniedLinesPerSecond: config.log.deniedLinesPerSecond,
     });
+    this.#connectionLog = observer.log;
+    this.gateway = new Gateway({ policy, observer });
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
     this.#configHash = configHash;
   }
@@ -221,7 +227,9 @@ export class LinkgateRuntime {
     });
     const { closed } = await this.gateway.stop(drainTimeoutMs);
     await this.admin?.close();
+    this.#connectionLog?.flush();
     logStopped(this.#lifecycle, { forcedConnections: closed, exitCode: 0 });
+    await lineOutputOf(this.logger)?.flush();
     return { forcedConnections: closed };
   }
 }

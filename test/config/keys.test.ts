@@ -37,7 +37,7 @@ describe("defaults", () => {
       },
     });
     assert.equal(c.api, null);
-    assert.deepEqual(c.log, { level: "info" });
+    assert.deepEqual(c.log, { level: "info", deniedLinesPerSecond: 100 });
     assert.deepEqual(c.shutdown, { drainTimeoutMs: 30000 });
     assert.equal("store" in c, false);
   });
@@ -667,6 +667,28 @@ describe("api, log, shutdown, store", () => {
       "log.level",
       "CONFIG_SCHEMA",
       /did you mean "warn"/,
+    );
+  });
+
+  test("log.deniedLinesPerSecond: an integer from 0 to 1,000,000, default 100", () => {
+    const at = (v: unknown) =>
+      valid((d) => (d.log = { deniedLinesPerSecond: v })).log.deniedLinesPerSecond;
+    assert.equal(at(0), 0);
+    assert.equal(at(5000), 5000);
+    invalid(
+      (d) => (d.log = { deniedLinesPerSecond: -1 }),
+      "log.deniedLinesPerSecond",
+      "CONFIG_SCHEMA",
+    );
+    invalid(
+      (d) => (d.log = { deniedLinesPerSecond: 1.5 }),
+      "log.deniedLinesPerSecond",
+      "CONFIG_SCHEMA",
+    );
+    invalid(
+      (d) => (d.log = { deniedLinesPerSecond: "100" }),
+      "log.deniedLinesPerSecond",
+      "CONFIG_SCHEMA",
     );
   });
 

@@ -60,7 +60,7 @@ export function config(over: Partial<LinkgateConfig> = {}): LinkgateConfig {
     },
     tenants: [],
     api: null,
-    log: { level: "silent" },
+    log: { level: "silent", deniedLinesPerSecond: 100 },
     shutdown: { drainTimeoutMs: 1000 },
     ...over,
   };

@@ -2,9 +2,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { createLogger, logConnection } from "../../src/observability/index.js";
+import { createLogger } from "../../src/observability/index.js";
 import { logConnectionWithPino } from "../../src/observability/logger.js";
 import type { ConnectionRecord } from "../../src/observability/types.js";
+import { logConnection } from "./fixtures.js";
 
 function capture(): { lines: string[]; write(s: string): void } {
   const lines: string[] = [];

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { createLogger, logConnection } from "../../src/observability/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
-import { record } from "./fixtures.js";
+import { logConnection, record } from "./fixtures.js";
 
 const doc = readFileSync(new URL("../../docs/observability.md", import.meta.url), "utf8");
 

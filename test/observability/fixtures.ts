@@ -1,5 +1,11 @@
 /** Shared helpers for the observability tests: connection records and a text-exposition parser. */
+import { ConnectionLog, type Logger } from "../../src/observability/index.js";
 import type { ConnectionRecord } from "../../src/observability/types.js";
+
+/** One connection line, as the data plane writes it, without a denial budget. */
+export function logConnection(logger: Logger, record: ConnectionRecord): void {
+  new ConnectionLog(logger, { deniedLinesPerSecond: Number.POSITIVE_INFINITY }).write(record);
+}
 
 export function record(overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {
   return {

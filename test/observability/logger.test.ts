@@ -3,7 +3,6 @@ import { describe, it } from "node:test";
 import type { LogConfig } from "../../src/config/types.js";
 import {
   createLogger,
-  logConnection,
   logDraining,
   logListening,
   logReload,
@@ -11,7 +10,7 @@ import {
   logStopped,
 } from "../../src/observability/logger.js";
 import type { ConnectionRecord, Decision } from "../../src/observability/types.js";
-import { record } from "./fixtures.js";
+import { logConnection, record } from "./fixtures.js";
 
 function capture(level: LogConfig["level"] = "info") {
   const lines: string[] = [];

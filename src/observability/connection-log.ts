@@ -1,0 +1,102 @@
+/**
+ * The line of each finished connection, with a budget for denials.
+ *
+ * Allowed and report-only ("would-deny") connections are always logged: they are the record of
+ * what went through. Denied and dropped ones are logged up to `deniedLinesPerSecond` per second:
+ * who sends them is up to whoever connects (scanners, a flood), and the metrics count every one
+ * of them anyway (linkgate_connections_total by reason). Lines over the budget are counted by
+ * reason (linkgate_log_lines_suppressed_total) and summed up once a second in one warn line,
+ * msg "connection lines suppressed".
+ */
+import { pino } from "pino";
+import { connectionLine, connectionLogLevel, type Logger } from "./logger.js";
+import type { ConnectionRecord } from "./types.js";
+
+const INFO = pino.levels.values.info;
+const WARN = pino.levels.values.warn;
+
+// pino's public symbols: the pre-rendered bindings (`,"pid":…,"hostname":…` and any child
+// bindings) and the destination stream.
+const { chindingsSym, streamSym } = pino.symbols as unknown as {
+  chindingsSym: symbol;
+  streamSym: symbol;
+};
+
+export class ConnectionLog {
+  readonly #logger: Logger;
+  readonly #stream: { write(line: string): void };
+  readonly #bindings: string;
+  readonly deniedLinesPerSecond: number;
+  /** Suppressed lines since start, by reason code. */
+  readonly suppressed = new Map<string, number>();
+  #windowStart = 0;
+  #deniedInWindow = 0;
+  /** Suppressed in the current summary period, by reason; the summary line empties it. */
+  #pending = new Map<string, number>();
+  #summary: NodeJS.Timeout | null = null;
+
+  constructor(logger: Logger, options: { deniedLinesPerSecond: number }) {
+    this.#logger = logger;
+    const l = logger as unknown as Record<symbol, unknown>;
+    this.#stream = l[streamSym] as { write(line: string): void };
+    this.#bindings = l[chindingsSym] as string;
+    this.deniedLinesPerSecond = options.deniedLinesPerSecond;
+  }
+
+  /** Writes the connection's line, unless its level is off or it is over the denial budget. */
+  write(record: ConnectionRecord): void {
+    // levelVal: pino's numeric threshold (info 30, warn 40), cheaper than isLevelEnabled().
+    const threshold = this.#logger.levelVal;
+    if (threshold > WARN) return;
+    const level = connectionLogLevel(record);
+    if (level === "info" && threshold > INFO) return;
+    if (record.decision === "deny" || record.decision === "drop") {
+      const now = Date.now();
+      if (now - this.#windowStart >= 1000) {
+        this.#windowStart = now;
+        this.#deniedInWindow = 0;
+      }
+      if (++this.#deniedInWindow > this.deniedLinesPerSecond) {
+        this.#suppress(record.reason);
+        return;
+      }
+    }
+    this.#stream.write(connectionLine(level, this.#bindings, record));
+  }
+
+  #suppress(reason: string): void {
+    this.suppressed.set(reason, (this.suppressed.get(reason) ?? 0) + 1);
+    this.#pending.set(reason, (this.#pending.get(reason) ?? 0) + 1);
+    if (this.#summary === null) {
+      this.#summary = setTimeout(writeSummary, 1000, this);
+      this.#summary.unref();
+    }
+  }
+
+  /** The summary line of what was suppressed since the last one. */
+  _writeSummary(): void {
+    this.#summary = null;
+    let total = 0;
+    const reasons: Record<string, number> = {};
+    for (const [reason, n] of this.#pending) {
+      reasons[reason] = n;
+      total += n;
+    }
+    this.#pending = new Map();
+    this.#logger.warn(
+      { suppressed: total, reasons, deniedLinesPerSecond: this.deniedLinesPerSecond },
+      "connection lines suppressed",
+    );
+  }
+
+  /** Writes the pending summary now (on stop), so no suppressed count goes unreported. */
+  flush(): void {
+    if (this.#summary === null) return;
+    clearTimeout(this.#summary);
+    this._writeSummary();
+  }
+}
+
+function writeSummary(log: ConnectionLog): void {
+  log._writeSummary();
+}

@@ -1,0 +1,125 @@
+/**
+ * LineOutput (src/observability/line-output.ts): lines arrive whole and in order, two processes
+ * sharing one pipe never interleave a line, a stalled reader costs dropped lines (counted), not a
+ * blocked event loop, and what waits at exit is written.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { LineOutput } from "../../src/observability/line-output.js";
+
+const MODULE = fileURLToPath(new URL("../../src/observability/line-output.ts", import.meta.url));
+
+/** A child that writes `count` lines tagged `tag` through a LineOutput on its stdout. */
+function writerScript(tag: string, count: number, exit: "natural" | "process.exit"): string {
+  return `
+    import { LineOutput } from ${JSON.stringify(MODULE)};
+    const out = new LineOutput();
+    process.once("exit", () => {
+      out.flushSync();
+      if (out.droppedLines > 0) process.stderr.write("dropped " + out.droppedLines + "\\n");
+    });
+    const pad = "x".repeat(500);
+    let i = 0;
+    function burst() {
+      for (let k = 0; k < 50 && i < ${count}; k++, i++) {
+        out.write(JSON.stringify({ tag: ${JSON.stringify(tag)}, i, pad }) + "\\n");
+      }
+      // 50 lines a millisecond: several times the connection rate of one process.
+      if (i < ${count}) setTimeout(burst, 1);
+      else if (${JSON.stringify(exit)} === "process.exit") process.exit(0);
+    }
+    burst();
+  `;
+}
+
+function checkLines(text: string, expected: Record<string, number>): void {
+  const seen: Record<string, number> = {};
+  for (const line of text.split("\n").filter((l) => l !== "")) {
+    const j = JSON.parse(line) as { tag: string; i: number }; // throws on a torn line
+    assert.equal(j.i, seen[j.tag] ?? 0, `line ${j.i} of ${j.tag} out of order`);
+    seen[j.tag] = j.i + 1;
+  }
+  assert.deepEqual(seen, expected);
+}
+
+describe("LineOutput", () => {
+  test("two processes writing to one pipe: every line whole, each process in order", async () => {
+    const tsx = ["--import", "tsx", "--input-type=module", "-e"];
+    const child = spawn(
+      "sh",
+      ["-c", `"$NODE" ${tsx.join(" ")} "$A" & "$NODE" ${tsx.join(" ")} "$B" & wait`],
+      {
+        env: {
+          ...process.env,
+          NODE: process.execPath,
+          A: writerScript("a", 20_000, "natural"),
+          B: writerScript("b", 20_000, "natural"),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const chunks: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => chunks.push(d));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+    });
+    const code = await new Promise((r) => child.on("close", r));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "", "no line dropped");
+    checkLines(Buffer.concat(chunks).toString(), { a: 20_000, b: 20_000 });
+  });
+
+  test("process.exit() right after writing: the waiting lines are written first", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", writerScript("a", 5000, "process.exit")],
+      { encoding: "utf8", maxBuffer: 64 << 20 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    checkLines(r.stdout, { a: 5000 });
+  });
+
+  test("to a file: lines in order, batched", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "linkgate-lines-"));
+    try {
+      const fd = openSync(join(dir, "out.log"), "a");
+      const out = new LineOutput({ fd });
+      for (let i = 0; i < 1000; i++) out.write(`${JSON.stringify({ tag: "f", i })}\n`);
+      assert.ok(out.bufferedBytes > 0, "nothing is written synchronously");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(out.bufferedBytes, 0);
+      checkLines(readFileSync(join(dir, "out.log"), "utf8"), { f: 1000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a reader that never reads: lines beyond the bound are dropped and counted, the event loop runs", async () => {
+    // A pipe nobody reads: the child keeps its read end open and sleeps.
+    const holder = spawn("sleep", ["30"], { stdio: ["pipe", "ignore", "ignore"] });
+    try {
+      const fd = (holder.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+      const out = new LineOutput({ fd, maxBufferedBytes: 256 * 1024 });
+      const line = `${"y".repeat(999)}\n`;
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 10);
+      for (let round = 0; round < 20; round++) {
+        for (let i = 0; i < 500; i++) out.write(line);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      clearInterval(timer);
+      // 10 MB written against a pipe of at most 1 MiB and a 256 KiB bound.
+      assert.ok(out.droppedLines > 5000, `dropped ${out.droppedLines}`);
+      assert.ok(out.bufferedBytes <= 256 * 1024);
+      assert.ok(ticks >= 20, `the event loop kept running (${ticks} ticks in 400 ms)`);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  });
+});
