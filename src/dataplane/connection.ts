@@ -31,6 +31,7 @@ import {
   forward,
   readIntoRelayBuffer,
   relayBuffer,
+  writeOwned,
 } from "./node-socket.js";
 import { upstreamProxyHeader } from "./upstream-header.js";
 
@@ -388,37 +389,48 @@ function onUpstreamConnect(this: OwnedSocket): void {
   c.clearTimer();
   if (c.state !== State.Connecting) return;
   const d = c.policy as PolicyDecision;
+  c.clientFd = descriptorOf(c.client);
+  c.upstreamFd = descriptorOf(this);
   // One write: a fresh PROXY v2 header, then the client's bytes exactly as received
-  // (ClientHello included), so the upstream usually gets them in one segment.
-  const head =
-    c.listener.routing().upstreamProxyProtocol === "v2"
-      ? upstreamProxyHeader({
-          header: c.header,
-          peerAddress: c.peerAddress,
-          peerPort: c.peerPort,
-          // Only a `none` listener (no header) needs the local address: skip the getsockname.
-          localAddress: c.header === null ? (c.client.localAddress ?? "") : "",
-          localPort: c.header === null ? (c.client.localPort ?? 0) : 0,
-          sni: c.sni,
-          tenant: d.tenant?.id ?? null,
-        })
-      : null;
+  // (ClientHello included), in one buffer, so the upstream usually gets them in one segment.
   const pending = c.pending;
   c.pending = [];
-  if (head === null && pending.length === 1) this.write(pending[0]);
-  else this.write(head === null ? Buffer.concat(pending) : Buffer.concat([head, ...pending]));
+  const first =
+    c.listener.routing().upstreamProxyProtocol === "v2"
+      ? upstreamProxyHeader(
+          {
+            header: c.header,
+            peerAddress: c.peerAddress,
+            peerPort: c.peerPort,
+            // Only a `none` listener (no header) needs the local address: skip the getsockname.
+            localAddress: c.header === null ? (c.client.localAddress ?? "") : "",
+            localPort: c.header === null ? (c.client.localPort ?? 0) : 0,
+            sni: c.sni,
+            tenant: d.tenant?.id ?? null,
+          },
+          pending,
+        )
+      : pending.length === 1
+        ? pending[0]
+        : Buffer.concat(pending);
   c.state = State.Relay;
   if (d.tenant !== null) c.listener.register(d.tenant.id, c);
   const client = c.client;
   client.removeListener("data", onClientHeaderData);
-  // Bytes read while the upstream was connecting wait in the paused stream: they go first, and
-  // the stream buffer must be empty before reads switch to the shared buffer.
-  for (let chunk: Buffer | null = client.read(); chunk !== null; chunk = client.read()) {
-    c.bytesFromClient += chunk.length;
-    this.write(chunk);
+  try {
+    writeOwned(this, c.upstreamFd, first);
+    // Bytes read while the upstream was connecting wait in the paused stream: they go next, and
+    // the stream buffer must be empty before reads switch to the shared buffer.
+    for (let chunk: Buffer | null = client.read(); chunk !== null; chunk = client.read()) {
+      c.bytesFromClient += chunk.length;
+      writeOwned(this, c.upstreamFd, chunk);
+    }
+  } catch (error) {
+    c.errno = (error as ForwardError).code;
+    c.upstreamError = "UPSTREAM_ERROR";
+    c.close();
+    return;
   }
-  c.clientFd = descriptorOf(client);
-  c.upstreamFd = descriptorOf(this);
   if (!readIntoRelayBuffer(client, onClientRead)) client.on("data", onClientData);
   client.on("drain", onClientDrain);
   this.on("drain", onUpstreamDrain);

@@ -106,6 +106,31 @@ export class ForwardError extends Error {
 }
 
 /**
+ * Writes a buffer the caller hands over for good (nothing else will write into it): one
+ * write(2) when nothing is queued, the rest (or all of it) queued as it is, without a copy.
+ * Returns false when `to` is backed up; throws ForwardError like `forward`.
+ */
+export function writeOwned(to: net.Socket, fd: number, buffer: Buffer): boolean {
+  let written = 0;
+  if (fd >= 0 && to.writableLength === 0) {
+    written = writeNow(fd, buffer, buffer.length);
+    if (written === buffer.length) return true;
+  }
+  return to.write(written === 0 ? buffer : buffer.subarray(written));
+}
+
+/** One write(2) of `buffer[0, length)`: bytes taken, 0 when the socket is full. */
+function writeNow(fd: number, buffer: Buffer, length: number): number {
+  try {
+    return writeSync(fd, buffer, 0, length);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+    if (code === "EAGAIN" || code === "EWOULDBLOCK") return 0;
+    throw new ForwardError(code);
+  }
+}
+
+/**
  * Hands `buffer[0, length)` to `to` before returning, keeping no reference to `buffer` (see
  * the module comment). `fd` is `to`'s descriptor (descriptorOf), or -1 to always copy. Returns
  * false when `to` is backed up: pause the socket that read until `to` emits 'drain'. Throws
@@ -114,12 +139,7 @@ export class ForwardError extends Error {
 export function forward(to: net.Socket, fd: number, buffer: Buffer, length: number): boolean {
   let written = 0;
   if (fd >= 0 && to.writableLength === 0) {
-    try {
-      written = writeSync(fd, buffer, 0, length);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? "EIO";
-      if (code !== "EAGAIN" && code !== "EWOULDBLOCK") throw new ForwardError(code);
-    }
+    written = writeNow(fd, buffer, length);
     if (written === length) return true;
   }
   return to.write(Buffer.from(buffer.subarray(written, length)));

@@ -64,20 +64,34 @@ export function connectionLogLevel(record: ConnectionRecord): Level {
 // pino's public symbol for a logger's destination stream.
 const { streamSym } = pino.symbols as unknown as { streamSym: symbol };
 
+/**
+ * A JSON string. Most values (names, addresses, identities, host names) contain nothing JSON
+ * escapes, which one scan tells, so JSON.stringify runs only for the others (and gives exactly
+ * its output: quotes, backslashes, control characters and lone surrogates are its only escapes).
+ */
 function str(value: string | null): string {
-  return value === null ? "null" : JSON.stringify(value);
+  if (value === null) return "null";
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      return JSON.stringify(value);
+    }
+  }
+  return `"${value}"`;
 }
 
-let cachedMs = 0;
-let cachedIso = "";
-/** ISO 8601 time, rendered at most once per millisecond. */
+let cachedSecond = -1;
+let cachedPrefix = "";
+/** ISO 8601 time ("2026-11-30T08:12:03.001Z"): the date and time part rendered once a second. */
 function isoNow(): string {
   const now = Date.now();
-  if (now !== cachedMs) {
-    cachedMs = now;
-    cachedIso = new Date(now).toISOString();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20); // up to the "."
   }
-  return cachedIso;
+  const millis = now - second * 1000;
+  return `${cachedPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
 }
 
 /**

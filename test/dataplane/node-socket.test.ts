@@ -16,6 +16,7 @@ import {
   RELAY_READ_SIZE,
   readIntoRelayBuffer,
   relayBuffer,
+  writeOwned,
 } from "../../src/dataplane/node-socket.js";
 import { withTimeout } from "../helpers/programs.js";
 
@@ -103,6 +104,30 @@ describe("relay socket primitives on this Node.js", () => {
         received.update(d);
         count += d.length;
         if (count === total) resolve();
+      });
+    });
+    dialled.resume();
+    await withTimeout(done, 10_000, "every byte");
+    assert.equal(received.digest("hex"), sent.digest("hex"));
+  });
+
+  test("writeOwned(): in order behind a backed-up queue, every byte delivered", async (t) => {
+    const { accepted, dialled } = await pair(t);
+    dialled.pause();
+    const fd = descriptorOf(accepted);
+    const chunks = Array.from({ length: 200 }, () => randomBytes(32 * 1024));
+    let queued = 0;
+    for (const chunk of chunks) if (!writeOwned(accepted, fd, chunk)) queued++;
+    assert.ok(queued > 0, "the receiver backed up");
+    const sent = createHash("sha256");
+    for (const chunk of chunks) sent.update(chunk);
+    const received = createHash("sha256");
+    let count = 0;
+    const done = new Promise<void>((resolve) => {
+      dialled.on("data", (d: Buffer) => {
+        received.update(d);
+        count += d.length;
+        if (count === 200 * 32 * 1024) resolve();
       });
     });
     dialled.resume();

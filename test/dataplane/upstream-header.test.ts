@@ -65,6 +65,22 @@ describe("upstream PROXY v2 header", () => {
     }
   }
 
+  test("with the client's first bytes after it, in the same buffer", () => {
+    const incoming = decoded(
+      encodeProxyHeaderV2({
+        source: { address: "10.1.2.3", port: 5000 },
+        destination: { address: "10.0.0.1", port: 443 },
+        link: "azure:553665985",
+        crc32c: true,
+      }),
+    );
+    const alone = upstreamProxyHeader({ ...base, header: incoming });
+    const tail = [Buffer.from("first chunk,"), Buffer.alloc(0), Buffer.from(" second")];
+    const out = upstreamProxyHeader({ ...base, header: incoming }, tail);
+    assert.deepEqual(out, Buffer.concat([alone, ...tail]));
+    assert.equal(decoded(out).crc32c, "valid", "the CRC covers the header only");
+  });
+
   test("a UDP family is sent as TCP (linkgate proxies streams)", () => {
     const incoming = decoded(
       encodeProxyHeaderV2({

@@ -32,6 +32,23 @@ function spyRecord(base: ConnectionRecord): { record: ConnectionRecord; reads: (
 }
 
 describe("logConnection", () => {
+  it("time: the instant of writing, to the millisecond, across second boundaries", (t) => {
+    const { logger, parsed } = capture();
+    t.mock.timers.enable({ apis: ["Date"], now: Date.parse("2026-11-30T08:12:03.007Z") });
+    const at = ["2026-11-30T08:12:03.007Z"];
+    logConnection(logger, record());
+    for (const step of [43, 950, 1, 99_000, 1]) {
+      t.mock.timers.tick(step);
+      at.push(new Date(Date.now()).toISOString());
+      logConnection(logger, record());
+    }
+    assert.deepEqual(
+      parsed().map((l) => l.time),
+      at,
+    );
+    assert.deepEqual(at.slice(1, 3), ["2026-11-30T08:12:03.050Z", "2026-11-30T08:12:04.000Z"]);
+  });
+
   it("writes exactly one JSON line with every field", () => {
     const { logger, lines, parsed } = capture();
     logConnection(logger, record());
