@@ -44,6 +44,7 @@ function records(count: number, tenants: number): ConnectionRecord[] {
       rule: decision === "allow" ? { index: 0, description: "prod VPC" } : null,
       upstreamError: i % 97 === 0 ? "UPSTREAM_CONNECT_FAILED" : null,
       closedBy: null,
+      errno: null,
       upstream: decision === "allow" ? "10.0.9.9:443" : null,
       bytesFromClient: 517 + (i % 1000),
       bytesToClient: routed ? 6000 + (i % 5000) : 0,

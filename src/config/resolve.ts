@@ -64,6 +64,11 @@ export function resolveConfig(file: ConfigFile): LinkgateConfig {
       trustedProxies: (l.trustedProxies ?? []).map(cidr),
       mode: l.mode ?? d.listener.mode,
       headerTimeoutMs: ms(l.headerTimeout, d.listener.headerTimeout),
+      idleTimeoutMs: ms(l.idleTimeout, d.listener.idleTimeout),
+      finTimeoutMs: ms(l.finTimeout, d.listener.finTimeout),
+      tcpKeepAliveMs: ms(l.tcpKeepAlive, d.listener.tcpKeepAlive),
+      maxConnectionLifetimeMs:
+        l.maxConnectionLifetime === undefined ? null : ms(l.maxConnectionLifetime, "0"),
       maxConnections: l.maxConnections ?? null,
       requireCrc32c: l.requireCrc32c ?? d.listener.requireCrc32c,
       maxProxyHeaderBytes: l.maxProxyHeaderBytes ?? d.listener.maxProxyHeaderBytes,

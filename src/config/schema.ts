@@ -20,6 +20,9 @@ export const DEFAULTS = {
   listener: {
     mode: "tls-passthrough",
     headerTimeout: "5s",
+    idleTimeout: "1h",
+    finTimeout: "30s",
+    tcpKeepAlive: "60s",
     requireCrc32c: false,
     maxProxyHeaderBytes: 4096,
     maxClientHelloBytes: 16384,
@@ -41,6 +44,10 @@ export const DEFAULTS = {
 /** Bounds of each duration, in milliseconds (inclusive). */
 export const DURATION_BOUNDS = {
   headerTimeout: { min: 100, max: 300_000 },
+  idleTimeout: { min: 1000, max: 7 * 86_400_000 },
+  finTimeout: { min: 100, max: 3_600_000 },
+  tcpKeepAlive: { min: 0, max: 7_200_000 },
+  maxConnectionLifetime: { min: 1000, max: 30 * 86_400_000 },
   connectTimeout: { min: 100, max: 120_000 },
   drainTimeout: { min: 0, max: 3_600_000 },
 } as const;
@@ -61,7 +68,12 @@ export const NAME_PATTERN = "^[a-z0-9-]{1,63}$";
 const HOST_PORT_EXPECTED =
   'a string "host:port" (IPv6 in brackets and quoted in YAML: "[::1]:8443")';
 
-function Duration(key: DurationKey, description: string, def: string, examples: unknown[]) {
+function Duration(
+  key: DurationKey,
+  description: string,
+  def: string | undefined,
+  examples: unknown[],
+) {
   const { min, max } = DURATION_BOUNDS[key];
   return Type.Union(
     [
@@ -70,7 +82,7 @@ function Duration(key: DurationKey, description: string, def: string, examples: 
     ],
     {
       description: `${description} From ${formatDurationMs(min)} to ${formatDurationMs(max)}.`,
-      default: def,
+      ...(def === undefined ? {} : { default: def }),
       examples,
       "x-type": "duration",
       "x-expected":
@@ -255,6 +267,38 @@ export const ListenerSchema = Type.Object(
         "One deadline covering the PROXY header and the TLS ClientHello, from the accept. A connection that has not sent both in time is dropped.",
         DEFAULTS.listener.headerTimeout,
         ["5s", "2500ms", 5000],
+      ),
+    ),
+    idleTimeout: Type.Optional(
+      Duration(
+        "idleTimeout",
+        "A relayed connection with no byte in either direction for this long is closed (CONN_IDLE_TIMEOUT), like HAProxy's `timeout tunnel`. Keep it above the load balancer's own idle timeout (AWS NLB: 350 s by default), or the load balancer cuts first.",
+        DEFAULTS.listener.idleTimeout,
+        ["1h", "10m"],
+      ),
+    ),
+    finTimeout: Type.Optional(
+      Duration(
+        "finTimeout",
+        "Once one side has closed its half (FIN), the connection is closed (CONN_FIN_TIMEOUT) after this long without a byte, like HAProxy's `timeout client-fin`: peers that vanish after a half-close do not hold sockets.",
+        DEFAULTS.listener.finTimeout,
+        ["30s"],
+      ),
+    ),
+    tcpKeepAlive: Type.Optional(
+      Duration(
+        "tcpKeepAlive",
+        "TCP keepalive on both sockets of a connection that has been open this long: the kernel then probes an idle peer after this much silence and resets the connection if it has vanished (10 probes, 1 s apart). Set on connections that live this long only, so short connections pay no system call for it. `0s`: off.",
+        DEFAULTS.listener.tcpKeepAlive,
+        ["60s", "0s"],
+      ),
+    ),
+    maxConnectionLifetime: Type.Optional(
+      Duration(
+        "maxConnectionLifetime",
+        "Close relayed connections this long after they were accepted (CONN_MAX_LIFETIME), however busy: clients then reconnect and meet the current policy, instance and upstream. Absent: no limit.",
+        undefined,
+        ["24h"],
       ),
     ),
     maxConnections: Type.Optional(

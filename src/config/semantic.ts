@@ -133,7 +133,15 @@ class Checker {
       }
       this.bind(listener.bind, [...base, "bind"]);
       this.trustedProxies(listener, base);
-      this.duration(listener.headerTimeout, [...base, "headerTimeout"], "headerTimeout");
+      for (const key of [
+        "headerTimeout",
+        "idleTimeout",
+        "finTimeout",
+        "tcpKeepAlive",
+        "maxConnectionLifetime",
+      ] as const) {
+        this.duration(listener[key], [...base, key], key);
+      }
     });
   }
 

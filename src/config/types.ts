@@ -26,6 +26,14 @@ export interface ListenerConfig {
   mode: ListenerMode;
   /** One deadline covering the PROXY header and the ClientHello; default 5000. */
   headerTimeoutMs: number;
+  /** A relayed connection with no byte either way for this long is closed; default 1 h. */
+  idleTimeoutMs: number;
+  /** Inactivity allowed once one side has sent its FIN; default 30000. */
+  finTimeoutMs: number;
+  /** TCP keepalive idle time, set on connections open this long; 0: off. Default 60000. */
+  tcpKeepAliveMs: number;
+  /** Relayed connections are closed this long after accept; null: no limit. */
+  maxConnectionLifetimeMs: number | null;
   /** Concurrent connections on this listener; null = no cap beyond the process's. */
   maxConnections: number | null;
   /** Reject PROXY headers without a CRC32C TLV (AWS always sends one); default false. */

@@ -6,15 +6,31 @@
  *
  * Nothing is sent upstream, and no upstream is dialled, before the decision. Socket events are
  * handled by module-level functions that find their Connection through a symbol on the socket
- * (as undici does): no closure is allocated per connection, and the relay handlers do nothing
- * per chunk but count, write and apply backpressure.
+ * (as undici does): no closure is allocated per connection, and the relay does nothing per
+ * chunk but count, hand over and apply backpressure.
+ *
+ * States and their only transitions (`enter` checks each one against NEXT):
+ *
+ *   ProxyHeader -> ClientHello | HealthCheck | Closed      (`required` listeners start here)
+ *   ClientHello -> Connecting | Closed                     (`none` listeners start here)
+ *   HealthCheck -> Closed                                  (a LOCAL header: never routed)
+ *   Connecting  -> Relay | Closed
+ *   Relay       -> HalfClosed | Closed                     (HalfClosed: one side sent its FIN)
+ *   HalfClosed  -> Closed
+ *
+ * One way out: `terminate(code)` marks the connection Closed, records why, clears its deadline
+ * and destroys both sockets; nothing else closes a connection. The record is reported once,
+ * when the client socket has closed (`finish`). Each live state has one typed deadline, kept
+ * in its listener's list for that kind (deadlines.ts): header (PROXY header + ClientHello, or
+ * a health check's request), connect, and relay (idle, half-closed, lifetime, keepalive).
  */
-import net from "node:net";
+import type net from "node:net";
+import { connect } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
 import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord, Decision } from "../observability/types.js";
-import type { DecisionInput, PolicyDecision } from "../policy/index.js";
+import type { CompiledPolicy, DecisionInput, PolicyDecision } from "../policy/index.js";
 import {
   DONE as PP_DONE,
   INVALID as PP_INVALID,
@@ -22,7 +38,7 @@ import {
   ProxyHeaderDecoder,
 } from "../proxy-protocol/index.js";
 import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from "../tls/index.js";
-import type { DeadlineItem, DeadlineList } from "./deadlines.js";
+import { coarseNow, type DeadlineItem, type DeadlineList } from "./deadlines.js";
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
 import {
@@ -39,14 +55,30 @@ const kConnection = Symbol("linkgate.connection");
 
 type OwnedSocket = net.Socket & { [kConnection]?: Connection };
 
-enum State {
+export enum State {
   ProxyHeader = 0,
   ClientHello = 1,
   HealthCheck = 2,
   Connecting = 3,
   Relay = 4,
-  Closed = 5,
+  HalfClosed = 5,
+  Closed = 6,
 }
+
+const bit = (s: State) => 1 << s;
+/** The states each state may move to (a bit per state). */
+const NEXT: readonly number[] = [
+  /* ProxyHeader */ bit(State.ClientHello) | bit(State.HealthCheck) | bit(State.Closed),
+  /* ClientHello */ bit(State.Connecting) | bit(State.Closed),
+  /* HealthCheck */ bit(State.Closed),
+  /* Connecting  */ bit(State.Relay) | bit(State.Closed),
+  /* Relay       */ bit(State.HalfClosed) | bit(State.Closed),
+  /* HalfClosed  */ bit(State.Closed),
+  /* Closed      */ 0,
+];
+
+/** Registry key of connections admitted without a tenant (a fallback upstream). */
+export const NO_TENANT = "";
 
 // Scratch for the decision input: decisions are synchronous, so one object serves all.
 const sourceScratch = new Uint8Array(16);
@@ -76,18 +108,26 @@ export class Connection implements DeadlineItem {
   sni: string | null = null;
   decision: Decision = "drop";
   reason: ErrorCode = "CONN_CLIENT_ERROR";
+  /** The decision, and the policy that made it: routing settings come from that policy. */
   policy: PolicyDecision | null = null;
+  decidedBy: CompiledPolicy | null = null;
+  /** The registry key while registered (tenant id, or NO_TENANT), else null. */
+  registeredAs: string | null = null;
   upstreamError: ErrorCode | null = null;
   closedBy: ErrorCode | null = null;
+  /** The errno code of the socket error that ended the connection (ECONNREFUSED, ...), if any. */
+  errno: string | null = null;
   decidedAt = -1;
   bytesFromClient = 0;
   bytesToClient = 0;
   /** Descriptors for the relay's direct writes (node-socket.ts), -1 until the relay starts. */
   clientFd = -1;
   upstreamFd = -1;
-  /** The errno code of the socket error that ended the connection (ECONNREFUSED, ...), if any. */
-  errno: string | null = null;
-  // The header deadline, then the connect deadline (see deadlines.ts).
+  /** Relay bookkeeping, in coarse wall-clock ms (deadlines.ts): last byte, start, keepalive. */
+  activeAt = 0;
+  relayStartedAt = 0;
+  keepAliveSet = false;
+  // The one deadline of the current state (see deadlines.ts).
   deadlineAt = 0;
   deadlinePrev: DeadlineItem | null = null;
   deadlineNext: DeadlineItem | null = null;
@@ -105,6 +145,24 @@ export class Connection implements DeadlineItem {
       listener.config.proxyProtocol === "required" ? State.ProxyHeader : State.ClientHello;
   }
 
+  /**
+   * Moves to `next`, which NEXT must allow; false, the connection then terminated, if not.
+   * With `terminate`, the only way `state` changes.
+   */
+  enter(next: State): boolean {
+    if ((NEXT[this.state] & bit(next)) !== 0) {
+      this.state = next;
+      return true;
+    }
+    // A defect in linkgate, not in the peer: fail this connection, loudly, and carry on.
+    process.emitWarning(
+      `connection state ${State[this.state]} -> ${State[next]} is not a transition`,
+      { code: "LINKGATE_BAD_TRANSITION" },
+    );
+    this.terminate("CONN_INTERNAL_ERROR");
+    return false;
+  }
+
   /** Starts reading; called once the connection is registered with its listener. */
   start(): void {
     const l = this.listener;
@@ -115,7 +173,7 @@ export class Connection implements DeadlineItem {
     client.on("end", onClientEnd);
     if (l.config.proxyProtocol === "required") {
       if (!l.isTrustedPeer(this.peerAddress)) {
-        this.drop("PP_UNTRUSTED_PEER");
+        this.terminate("PP_UNTRUSTED_PEER");
         return;
       }
       this.proxyDecoder = new ProxyHeaderDecoder(l.proxyOptions);
@@ -124,23 +182,29 @@ export class Connection implements DeadlineItem {
     client.on("data", onClientHeaderData);
   }
 
-  /** Refuses the connection before any decision: nothing was or will be sent upstream. */
-  drop(reason: ErrorCode): void {
-    this.decision = "drop";
-    this.reason = reason;
-    this.close();
-  }
-
-  close(): void {
+  /**
+   * The one way out: records why (a drop before the decision, an upstream error, or why an
+   * admitted connection was cut), clears the deadline, destroys both sockets. `code` null: the
+   * connection ended normally. Idempotent.
+   */
+  terminate(code: ErrorCode | null, errno: string | null = null): void {
     if (this.state === State.Closed) return;
-    this.state = State.Closed;
-    this.clearTimer();
+    this.state = State.Closed; // every state may close: no NEXT check needed
+    if (errno !== null) this.errno ??= errno;
+    if (code !== null) {
+      if (code.startsWith("UPSTREAM_")) this.upstreamError ??= code;
+      else if (this.decidedAt >= 0) this.closedBy ??= code;
+      else if (this.decision === "health-check") {
+        if (code === "CONN_CLIENT_ERROR") this.reason = code;
+      } else {
+        this.decision = "drop";
+        this.reason = code;
+      }
+    }
+    this.deadlineList?.delete(this);
+    this.pending = [];
     this.client.destroy();
     this.upstream?.destroy();
-  }
-
-  clearTimer(): void {
-    this.deadlineList?.delete(this);
   }
 
   /** Feeds client bytes that follow the PROXY header to the ClientHello decoder. */
@@ -151,32 +215,37 @@ export class Connection implements DeadlineItem {
     this.helloDecoder ??= new ClientHelloDecoder(this.listener.helloOptions);
     const status = this.helloDecoder.push(chunk);
     if (status === HELLO_INVALID) {
-      this.drop(this.helloDecoder.error?.code ?? "TLS_BAD_HELLO");
+      this.terminate(this.helloDecoder.error?.code ?? "TLS_BAD_HELLO");
     } else if (status === HELLO_DONE) {
       this.decide();
     }
   }
 
   decide(): void {
-    this.clearTimer();
+    this.deadlineList?.delete(this);
     this.decidedAt = performance.now();
     const hello = (this.helloDecoder as ClientHelloDecoder).hello;
     this.sni = hello?.sni ?? null;
     this.helloDecoder = null;
     const header = this.header;
-    const d = this.listener.holder.current.decide(this.decisionInput());
+    const policy = this.listener.holder.current;
+    const d = policy.decide(this.decisionInput());
     this.policy = d;
+    this.decidedBy = policy;
     this.reason = d.reason;
     if (d.verdict === "deny" || d.upstream === null) {
       this.decision = "deny";
-      this.close();
+      this.terminate(null);
       return;
     }
     this.decision = d.verdict;
     // The connection may live for hours: keep only the header's own bytes, not the chunk that
     // also held the ClientHello.
     if (header !== null) this.header = header.compact();
-    this.connectUpstream(d);
+    // Registered from now on, while still connecting: a revocation must find it too.
+    this.registeredAs = d.tenant?.id ?? NO_TENANT;
+    this.listener.register(this.registeredAs, this);
+    this.connectUpstream(d, policy);
   }
 
   /**
@@ -196,11 +265,11 @@ export class Connection implements DeadlineItem {
     return decisionScratch;
   }
 
-  connectUpstream(d: PolicyDecision): void {
+  connectUpstream(d: PolicyDecision, policy: CompiledPolicy): void {
+    if (!this.enter(State.Connecting)) return;
     const target = d.upstream as { host: string; port: number };
-    this.state = State.Connecting;
     this.client.pause();
-    const upstream = net.connect({
+    const upstream = connect({
       host: target.host,
       port: target.port,
       allowHalfOpen: true,
@@ -213,7 +282,22 @@ export class Connection implements DeadlineItem {
     upstream.on("error", onUpstreamError);
     upstream.on("close", onUpstreamClose);
     upstream.once("connect", onUpstreamConnect);
-    this.listener.connectDeadlines.add(this, this.listener.routing().connectTimeoutMs);
+    this.listener.connectDeadlines.add(this, policy.config.routing.connectTimeoutMs);
+  }
+
+  /** Starts the relay deadline: idle, half-closed, lifetime and keepalive (onRelayDeadline). */
+  startRelayClock(): void {
+    const now = coarseNow();
+    this.activeAt = now;
+    this.relayStartedAt = now - (performance.now() - this.acceptedAt);
+    scheduleRelayDeadline(this, now);
+  }
+
+  /** One side sent its FIN, which went to the other side: inactivity is now bounded by finTimeout. */
+  halfClose(): void {
+    if (this.state !== State.Relay) return; // already half-closed: this is the second FIN
+    if (!this.enter(State.HalfClosed)) return;
+    scheduleRelayDeadline(this, coarseNow());
   }
 
   /** Rebuilds the record fields from the connection's state when it ends. */
@@ -245,6 +329,7 @@ export class Connection implements DeadlineItem {
           : null,
       upstreamError: this.upstreamError,
       closedBy: this.closedBy,
+      errno: this.errno,
       upstream: this.upstream === null ? null : (d?.upstreamText ?? null),
       bytesFromClient: this.bytesFromClient,
       bytesToClient: this.bytesToClient,
@@ -257,16 +342,18 @@ export class Connection implements DeadlineItem {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.state = State.Closed;
-    this.clearTimer();
-    this.pending = [];
-    this.upstream?.destroy();
+    this.terminate(null);
     this.listener.connectionFinished(this);
   }
 }
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+function errnoOf(error: Error): string | null {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === "string" ? code : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,7 +367,7 @@ function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
       const d = c.proxyDecoder as ProxyHeaderDecoder;
       const status = d.push(chunk);
       if (status === PP_INVALID) {
-        c.drop(d.error?.code ?? "PP_MISSING_HEADER");
+        c.terminate(d.error?.code ?? "PP_MISSING_HEADER");
         return;
       }
       if (status !== PP_DONE) return;
@@ -289,14 +376,14 @@ function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
       c.proxyDecoder = null;
       const rest = d.tailOffset < chunk.length ? chunk.subarray(d.tailOffset) : null;
       if (header.command === "local") {
-        c.state = State.HealthCheck;
         c.decision = "health-check";
         c.reason = "HEALTH_CHECK_TCP";
         c.health = new HealthCheckReader();
+        if (!c.enter(State.HealthCheck)) return;
         if (rest !== null) feedHealthCheck(c, rest);
         return;
       }
-      c.state = State.ClientHello;
+      if (!c.enter(State.ClientHello)) return;
       if (rest !== null) c.feedHello(rest);
       return;
     }
@@ -317,59 +404,54 @@ function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
 
 function feedHealthCheck(c: Connection, chunk: Buffer): void {
   const h = c.health as HealthCheckReader;
+  if (h.answered) return; // bytes after the request: the answer is on its way, then we close
   const result = h.push(chunk);
   if (result === "need-more") return;
-  c.clearTimer();
   if (result === "http") {
     c.reason = "HEALTH_CHECK_HTTP";
+    // Answered, then closed by the prober, or by the header deadline (still running) if the
+    // prober keeps its side open.
     answerHealthCheck(c.client, c.listener.ready());
-    c.state = State.Closed;
+    h.answered = true;
     return;
   }
   c.reason = "HEALTH_CHECK_TCP";
-  c.close();
+  c.terminate(null);
 }
 
 export function onHeaderDeadline(c: Connection): void {
-  if (c.state === State.HealthCheck) {
-    c.reason = "HEALTH_CHECK_TCP";
-    c.close();
-    return;
-  }
-  c.drop("CONN_HEADER_TIMEOUT");
+  // A health check's deadline ends it whether answered or not; other states are dropped.
+  c.terminate(c.state === State.HealthCheck ? null : "CONN_HEADER_TIMEOUT");
 }
 
 function onClientEnd(this: OwnedSocket): void {
   const c = this[kConnection] as Connection;
   switch (c.state) {
     case State.ProxyHeader:
-      c.drop(c.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
+      c.terminate(c.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
       return;
     case State.ClientHello:
-      c.drop("TLS_INCOMPLETE");
+      c.terminate("TLS_INCOMPLETE");
       return;
     case State.HealthCheck:
-      c.reason = "HEALTH_CHECK_TCP";
-      c.close();
+      c.terminate(null);
       return;
     case State.Connecting:
-      // The client finished sending before the upstream answered: forward the FIN after the
-      // pending bytes (half-close), see onUpstreamConnect.
+      // The client finished sending before the upstream answered: the FIN follows the pending
+      // bytes once it is connected (onUpstreamConnect).
       return;
     case State.Relay:
+    case State.HalfClosed:
       c.upstream?.end();
+      c.halfClose();
       return;
     default:
       return;
   }
 }
 
-function onClientError(this: OwnedSocket, _error: Error): void {
-  const c = this[kConnection] as Connection;
-  if (c.state === State.Closed) return; // linkgate closed it itself
-  if (c.decidedAt >= 0) c.closedBy ??= "CONN_CLIENT_ERROR";
-  else if (c.decision !== "health-check") c.reason = "CONN_CLIENT_ERROR";
-  c.close();
+function onClientError(this: OwnedSocket, error: Error): void {
+  (this[kConnection] as Connection).terminate("CONN_CLIENT_ERROR", errnoOf(error));
 }
 
 function onClientClose(this: OwnedSocket): void {
@@ -380,14 +462,13 @@ function onClientClose(this: OwnedSocket): void {
 // Upstream connect.
 
 export function onConnectDeadline(c: Connection): void {
-  c.upstreamError = "UPSTREAM_CONNECT_TIMEOUT";
-  c.close();
+  c.terminate("UPSTREAM_CONNECT_TIMEOUT");
 }
 
 function onUpstreamConnect(this: OwnedSocket): void {
   const c = this[kConnection] as Connection;
-  c.clearTimer();
   if (c.state !== State.Connecting) return;
+  c.deadlineList?.delete(c);
   const d = c.policy as PolicyDecision;
   c.clientFd = descriptorOf(c.client);
   c.upstreamFd = descriptorOf(this);
@@ -395,8 +476,9 @@ function onUpstreamConnect(this: OwnedSocket): void {
   // (ClientHello included), in one buffer, so the upstream usually gets them in one segment.
   const pending = c.pending;
   c.pending = [];
+  const routing = (c.decidedBy as CompiledPolicy).config.routing;
   const first =
-    c.listener.routing().upstreamProxyProtocol === "v2"
+    routing.upstreamProxyProtocol === "v2"
       ? upstreamProxyHeader(
           {
             header: c.header,
@@ -413,8 +495,7 @@ function onUpstreamConnect(this: OwnedSocket): void {
       : pending.length === 1
         ? pending[0]
         : Buffer.concat(pending);
-  c.state = State.Relay;
-  if (d.tenant !== null) c.listener.register(d.tenant.id, c);
+  if (!c.enter(State.Relay)) return;
   const client = c.client;
   client.removeListener("data", onClientHeaderData);
   try {
@@ -426,44 +507,48 @@ function onUpstreamConnect(this: OwnedSocket): void {
       writeOwned(this, c.upstreamFd, chunk);
     }
   } catch (error) {
-    c.errno = (error as ForwardError).code;
-    c.upstreamError = "UPSTREAM_ERROR";
-    c.close();
+    c.terminate("UPSTREAM_ERROR", (error as ForwardError).code);
     return;
   }
   if (!readIntoRelayBuffer(client, onClientRead)) client.on("data", onClientData);
   client.on("drain", onClientDrain);
   this.on("drain", onUpstreamDrain);
   this.on("end", onUpstreamEnd);
-  if (client.readableEnded) this.end();
-  else client.resume();
+  c.startRelayClock();
+  if (client.readableEnded) {
+    this.end();
+    c.halfClose();
+  } else client.resume();
 }
 
-function onUpstreamError(this: OwnedSocket, _error: Error): void {
+function onUpstreamError(this: OwnedSocket, error: Error): void {
   const c = this[kConnection] as Connection;
-  if (c.state === State.Connecting) c.upstreamError = "UPSTREAM_CONNECT_FAILED";
-  else if (c.state === State.Relay) c.upstreamError ??= "UPSTREAM_ERROR";
-  c.close();
+  c.terminate(
+    c.state === State.Connecting ? "UPSTREAM_CONNECT_FAILED" : "UPSTREAM_ERROR",
+    errnoOf(error),
+  );
 }
 
 function onUpstreamClose(this: OwnedSocket): void {
   const c = this[kConnection] as Connection;
-  // The upstream closed while the client is still open: end the client once it has what the
-  // upstream sent (a clean close after a half-close arrives here too).
-  if (c.state === State.Connecting) {
-    c.upstreamError ??= "UPSTREAM_CONNECT_FAILED";
-    c.close();
-    return;
-  }
-  if (c.state === State.Relay && !c.client.destroyed) {
-    if (this.readableEnded) c.client.end();
-    else c.close();
+  switch (c.state) {
+    case State.Connecting:
+      c.terminate("UPSTREAM_CONNECT_FAILED");
+      return;
+    case State.Relay:
+    case State.HalfClosed:
+      // Closed after its FIN (onUpstreamEnd ended the client's side): the client closes in
+      // turn. Closed without one: the relay cannot go on.
+      if (!this.readableEnded) c.terminate("UPSTREAM_ERROR");
+      return;
+    default:
+      return;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Relay: count, hand over, backpressure, half-close. No allocation unless the receiving socket
-// is backed up, no logging, no promise (see node-socket.ts for the shared read buffer).
+// is backed up, no logging, no promise, no timer (see node-socket.ts for the shared buffer).
 
 /** Hands one read to the other socket; pauses the reader when that socket is backed up. */
 function relay(
@@ -473,16 +558,16 @@ function relay(
   fd: number,
   buf: Buffer,
   n: number,
-) {
-  if (c.state !== State.Relay || to.destroyed) return;
+): void {
+  if (c.state !== State.Relay && c.state !== State.HalfClosed) return;
+  if (to.destroyed) return;
+  c.activeAt = coarseNow();
   let ok: boolean;
   try {
     ok = forward(to, fd, buf, n);
   } catch (error) {
-    c.errno = (error as ForwardError).code;
-    if (to === c.upstream) c.upstreamError ??= "UPSTREAM_ERROR";
-    else c.closedBy ??= "CONN_CLIENT_ERROR";
-    c.close();
+    const errno = (error as ForwardError).code;
+    c.terminate(to === c.upstream ? "UPSTREAM_ERROR" : "CONN_CLIENT_ERROR", errno);
     return;
   }
   // pause(), not a false return: Socket.pause/resume stop and restart reading in onread mode.
@@ -507,6 +592,7 @@ function onUpstreamRead(this: OwnedSocket, nread: number, buf: Buffer): boolean 
 function onClientData(this: OwnedSocket, chunk: Buffer): void {
   const c = this[kConnection] as Connection;
   c.bytesFromClient += chunk.length;
+  c.activeAt = coarseNow();
   if (!(c.upstream as OwnedSocket).write(chunk)) this.pause();
 }
 
@@ -519,5 +605,43 @@ function onClientDrain(this: OwnedSocket): void {
 }
 
 function onUpstreamEnd(this: OwnedSocket): void {
-  (this[kConnection] as Connection).client.end();
+  const c = this[kConnection] as Connection;
+  c.client.end();
+  c.halfClose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The relay deadline: one entry per relayed connection in its listener's relay list, due at the
+// earliest of idle (or half-closed) inactivity, lifetime, and the time to turn keepalive on.
+
+function scheduleRelayDeadline(c: Connection, now: number): void {
+  const l = c.listener.config;
+  let due = c.activeAt + (c.state === State.HalfClosed ? l.finTimeoutMs : l.idleTimeoutMs);
+  if (l.maxConnectionLifetimeMs !== null)
+    due = Math.min(due, c.relayStartedAt + l.maxConnectionLifetimeMs);
+  if (!c.keepAliveSet && l.tcpKeepAliveMs > 0)
+    due = Math.min(due, c.relayStartedAt + l.tcpKeepAliveMs);
+  c.listener.relayDeadlines.add(c, Math.max(0, due - now));
+}
+
+export function onRelayDeadline(c: Connection): void {
+  if (c.state !== State.Relay && c.state !== State.HalfClosed) return;
+  const l = c.listener.config;
+  const now = coarseNow();
+  if (l.maxConnectionLifetimeMs !== null && now >= c.relayStartedAt + l.maxConnectionLifetimeMs) {
+    c.terminate("CONN_MAX_LIFETIME");
+    return;
+  }
+  const halfClosed = c.state === State.HalfClosed;
+  if (now >= c.activeAt + (halfClosed ? l.finTimeoutMs : l.idleTimeoutMs)) {
+    c.terminate(halfClosed ? "CONN_FIN_TIMEOUT" : "CONN_IDLE_TIMEOUT");
+    return;
+  }
+  if (!c.keepAliveSet && l.tcpKeepAliveMs > 0 && now >= c.relayStartedAt + l.tcpKeepAliveMs) {
+    // Only connections that live this long pay the four system calls per socket.
+    c.keepAliveSet = true;
+    c.client.setKeepAlive(true, l.tcpKeepAliveMs);
+    c.upstream?.setKeepAlive(true, l.tcpKeepAliveMs);
+  }
+  scheduleRelayDeadline(c, now);
 }

@@ -8,6 +8,17 @@
  * first item not yet due. Precision is the tick interval.
  */
 
+let coarse = Date.now();
+
+/**
+ * Wall-clock milliseconds, refreshed whenever any list adds an item or ticks: at most one tick
+ * interval old while a list holds items. For per-chunk bookkeeping (a relay's last activity),
+ * where a clock call per chunk would cost more than the precision is worth.
+ */
+export function coarseNow(): number {
+  return coarse;
+}
+
 export interface DeadlineItem {
   deadlineAt: number;
   deadlinePrev: DeadlineItem | null;
@@ -36,7 +47,8 @@ export class DeadlineList<T extends DeadlineItem> {
   /** Schedules `item` to expire `ms` from now (in this list only; it leaves any other). */
   add(item: T, ms: number): void {
     if (item.deadlineList !== null) item.deadlineList.delete(item);
-    item.deadlineAt = Date.now() + ms;
+    coarse = Date.now();
+    item.deadlineAt = coarse + ms;
     // Usually the latest deadline: append. Otherwise walk back to keep the list sorted.
     let after = this.#tail;
     while (after !== null && after.deadlineAt > item.deadlineAt)
@@ -76,6 +88,7 @@ export class DeadlineList<T extends DeadlineItem> {
 
   /** Expires every item that is due. */
   expire(now = Date.now()): void {
+    coarse = now;
     let item = this.#head;
     while (item !== null && item.deadlineAt <= now) {
       this.delete(item);

@@ -1,14 +1,21 @@
 /**
  * The L4 gateway: its listeners, the current policy, the live connections, reloads and drain.
  *
- * On a policy swap, the live connections of every tenant whose configuration changed are
- * decided again against the new policy; those it no longer admits are closed (POLICY_REVOKED).
- * On stop, the gateway stops accepting, gives live connections a grace period, then closes
- * what is left (CONN_SHUTDOWN).
+ * On a policy swap, admitted connections (connecting or relaying) are decided again against
+ * the new policy: those of every tenant whose configuration changed, or all of them when host
+ * patterns, the fallback upstream or a listener's trustedProxies changed. Those the new policy
+ * no longer admits for the same tenant are closed (POLICY_REVOKED). On stop, the gateway stops
+ * accepting, gives live connections a grace period, then closes what is left (CONN_SHUTDOWN).
  */
 import type { LinkgateConfig } from "../config/types.js";
-import { type CompiledPolicy, ConnectionRegistry, PolicyHolder } from "../policy/index.js";
-import type { Connection } from "./connection.js";
+import { parseIpInto } from "../ip/address.js";
+import {
+  type CidrSet,
+  type CompiledPolicy,
+  ConnectionRegistry,
+  PolicyHolder,
+} from "../policy/index.js";
+import { type Connection, NO_TENANT } from "./connection.js";
 import { type ConnectionObserver, ListenerRuntime } from "./listener.js";
 
 export interface GatewayOptions {
@@ -28,6 +35,8 @@ export class Gateway {
   readonly listeners: ListenerRuntime[];
   #ready = false;
   #stopping = false;
+  /** Called when the last live connection has been reported (drain waits on it). */
+  #onIdle: (() => void) | null = null;
 
   constructor(options: GatewayOptions) {
     this.holder = new PolicyHolder(options.policy);
@@ -36,6 +45,9 @@ export class Gateway {
       observer: options.observer,
       registry: this.registry,
       ready: () => this.#ready,
+      finished: () => {
+        if (this.#onIdle !== null && this.activeConnections === 0) this.#onIdle();
+      },
     };
     this.listeners = options.policy.config.listeners.map((l) => new ListenerRuntime(l, context));
     this.holder.onSwap((next, previous) => this.#recheck(next, previous));
@@ -77,19 +89,31 @@ export class Gateway {
   }
 
   #recheck(next: CompiledPolicy, previous: CompiledPolicy): void {
-    for (const tenantId of [...this.registry.tenants()]) {
-      const before = previous.tenants.get(tenantId);
-      const after = next.tenants.get(tenantId);
-      if (after !== undefined && before?.fingerprint === after.fingerprint) continue;
-      for (const c of this.registry.forTenant(tenantId)) {
-        // Still the same tenant for its host name, and still admitted?
-        const d = next.decide(c.decisionInput());
-        if (d.verdict === "deny" || d.tenant?.id !== tenantId) {
-          c.closedBy = "POLICY_REVOKED";
-          c.close();
-        }
+    const everything = next.routingFingerprint !== previous.routingFingerprint;
+    for (const key of [...this.registry.tenants()]) {
+      if (!everything && key !== NO_TENANT) {
+        const before = previous.tenants.get(key);
+        const after = next.tenants.get(key);
+        if (after !== undefined && before?.fingerprint === after.fingerprint) continue;
+      }
+      for (const c of this.registry.forTenant(key)) {
+        if (!stillAdmitted(c, next, key)) c.terminate("POLICY_REVOKED");
       }
     }
+  }
+
+  /** Resolves when no connection is live, or after `ms`, whichever comes first. */
+  #idle(ms: number): Promise<void> {
+    if (this.activeConnections === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#onIdle = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#onIdle = done;
+    });
   }
 
   /** Stops accepting, waits up to `drainMs` for live connections, then closes the rest. */
@@ -98,22 +122,37 @@ export class Gateway {
     this.#stopping = true;
     this.#ready = false;
     for (const l of this.listeners) l.stopAccepting();
-    const deadline = Date.now() + drainMs;
-    while (this.activeConnections > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
-    }
+    await this.#idle(drainMs);
     let closed = 0;
     for (const l of this.listeners) {
       for (const c of [...l.live]) {
-        c.closedBy ??= "CONN_SHUTDOWN";
-        c.close();
+        c.terminate("CONN_SHUTDOWN");
         closed++;
       }
     }
-    // Let the close events report the connections.
-    while (this.activeConnections > 0) await new Promise((r) => setImmediate(r));
+    // Destroyed sockets report their connections when their close events come.
+    await this.#idle(10_000);
     return { closed };
   }
+}
+
+const peerScratch = new Uint8Array(16);
+
+/**
+ * Whether `next` still admits a live connection registered under `key`: its listener still
+ * trusts the peer that sent its PROXY header, and its host name still maps to the same tenant
+ * (or still to the fallback), which still allows it (report-only counts as allowed).
+ */
+function stillAdmitted(c: Connection, next: CompiledPolicy, key: string): boolean {
+  if (c.listener.config.proxyProtocol === "required") {
+    const trusted: CidrSet | undefined = next.listeners.get(c.listener.name)?.trustedProxies;
+    const family = parseIpInto(c.peerAddress, peerScratch);
+    if (trusted === undefined || family === 0 || trusted.match(family, peerScratch) < 0) {
+      return false;
+    }
+  }
+  const d = next.decide(c.decisionInput());
+  return d.verdict !== "deny" && (d.tenant?.id ?? NO_TENANT) === key;
 }
 
 /**

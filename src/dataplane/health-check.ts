@@ -13,6 +13,8 @@ export type HealthCheckResult = "need-more" | "http" | "other";
 
 /** Gathers the bytes after a LOCAL header until an HTTP request's head is complete. */
 export class HealthCheckReader {
+  /** The request was answered: what follows is ignored until the prober closes. */
+  answered = false;
   #chunks: Buffer[] = [];
   #length = 0;
 

@@ -9,7 +9,7 @@ import type { ConnectionRecord } from "../observability/types.js";
 import type { CidrSet, ConnectionRegistry, PolicyHolder } from "../policy/index.js";
 import { type ResolvedOptions, resolveOptions } from "../proxy-protocol/options.js";
 import { type ResolvedClientHelloOptions, resolveClientHelloOptions } from "../tls/index.js";
-import { Connection, onConnectDeadline, onHeaderDeadline } from "./connection.js";
+import { Connection, onConnectDeadline, onHeaderDeadline, onRelayDeadline } from "./connection.js";
 import { DeadlineList } from "./deadlines.js";
 
 /** Receives what the data plane reports; implemented by logs and metrics. */
@@ -24,6 +24,8 @@ export interface ListenerContext {
   registry: ConnectionRegistry<Connection>;
   /** Whether the gateway is ready (false while starting and draining). */
   ready(): boolean;
+  /** A connection of this listener was reported (drain waits on these). */
+  finished(): void;
 }
 
 const peerScratch = new Uint8Array(16);
@@ -33,9 +35,13 @@ export class ListenerRuntime {
   readonly holder: PolicyHolder;
   readonly server: net.Server;
   readonly live = new Set<Connection>();
-  /** One coarse timer for every connection's header deadline, one for connect deadlines. */
+  /**
+   * One coarse timer per kind of deadline for all connections: header and connect (50 ms
+   * ticks), and relay (idle, half-closed, lifetime, keepalive; 250 ms ticks).
+   */
   readonly headerDeadlines = new DeadlineList<Connection>(onHeaderDeadline);
   readonly connectDeadlines = new DeadlineList<Connection>(onConnectDeadline);
+  readonly relayDeadlines = new DeadlineList<Connection>(onRelayDeadline, 250);
   readonly #context: ListenerContext;
   // Peer address -> trusted, for the current policy: load balancer nodes are few and connect
   // again and again, so each address is parsed and matched once.
@@ -126,21 +132,24 @@ export class ListenerRuntime {
     if (max !== null && this.live.size > max) {
       socket.on("error", () => {});
       socket.on("close", () => c.finish());
-      c.drop("CONN_AT_CAPACITY");
+      c.terminate("CONN_AT_CAPACITY");
       return;
     }
     c.start();
   }
 
-  register(tenant: string, c: Connection): void {
-    this.#context.registry.add(tenant, c.header?.link?.id ?? null, c);
+  /** Registers an admitted connection under its tenant id (or NO_TENANT) and identity. */
+  register(key: string, c: Connection): void {
+    this.#context.registry.add(key, c.header?.link?.id ?? null, c);
   }
 
   connectionFinished(c: Connection): void {
     this.live.delete(c);
-    const tenant = c.policy?.tenant?.id;
-    if (tenant !== undefined) this.#context.registry.delete(tenant, c.header?.link?.id ?? null, c);
+    if (c.registeredAs !== null) {
+      this.#context.registry.delete(c.registeredAs, c.header?.link?.id ?? null, c);
+    }
     this.#context.observer.closed(c.record());
+    this.#context.finished();
   }
 
   listen(): Promise<{ host: string; port: number }> {

@@ -115,6 +115,12 @@ export const ERROR_CATALOGUE = {
   UPSTREAM_CONNECT_FAILED: "the upstream refused or failed the connection",
   UPSTREAM_CONNECT_TIMEOUT: "the upstream did not accept the connection within connectTimeout",
   UPSTREAM_ERROR: "the upstream connection failed after it was established",
+  CONN_IDLE_TIMEOUT: "closed: no byte in either direction for the listener's idleTimeout",
+  CONN_FIN_TIMEOUT:
+    "closed: half-closed (one side sent FIN) and idle for the listener's finTimeout",
+  CONN_MAX_LIFETIME: "closed: the connection reached the listener's maxConnectionLifetime",
+  CONN_INTERNAL_ERROR:
+    "closed: linkgate found its own connection state inconsistent (a defect: please report it)",
 
   // Command line
   CLI_BAD_INPUT: "the command-line input could not be read",

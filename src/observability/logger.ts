@@ -103,7 +103,7 @@ export function connectionLine(level: Level, bindings: string, r: ConnectionReco
   const src = r.proxySource;
   const dst = r.proxyDestination;
   const rule = r.rule;
-  return `{"level":"${level}","time":"${isoNow()}"${bindings},"listener":${str(r.listener)},"peerAddress":${str(r.peer.address)},"peerPort":${r.peer.port},"proxySrcAddress":${src === null ? "null" : str(src.address)},"proxySrcPort":${src === null ? "null" : src.port},"proxyDstAddress":${dst === null ? "null" : str(dst.address)},"proxyDstPort":${dst === null ? "null" : dst.port},"link":${str(r.link)},"sni":${str(r.sni)},"tenant":${str(r.tenant)},"decision":"${r.decision}","reason":"${r.reason}","rule":${rule === null ? "null" : rule.index},"ruleDescription":${rule === null ? "null" : str(rule.description)},"upstream":${str(r.upstream)},"upstreamError":${r.upstreamError === null ? "null" : `"${r.upstreamError}"`},"closedBy":${r.closedBy === null ? "null" : `"${r.closedBy}"`},"bytesFromClient":${r.bytesFromClient},"bytesToClient":${r.bytesToClient},"handshakeMs":${r.handshakeMs === null ? "null" : ms(r.handshakeMs)},"durationMs":${ms(r.durationMs)},"msg":"connection"}\n`;
+  return `{"level":"${level}","time":"${isoNow()}"${bindings},"listener":${str(r.listener)},"peerAddress":${str(r.peer.address)},"peerPort":${r.peer.port},"proxySrcAddress":${src === null ? "null" : str(src.address)},"proxySrcPort":${src === null ? "null" : src.port},"proxyDstAddress":${dst === null ? "null" : str(dst.address)},"proxyDstPort":${dst === null ? "null" : dst.port},"link":${str(r.link)},"sni":${str(r.sni)},"tenant":${str(r.tenant)},"decision":"${r.decision}","reason":"${r.reason}","rule":${rule === null ? "null" : rule.index},"ruleDescription":${rule === null ? "null" : str(rule.description)},"upstream":${str(r.upstream)},"upstreamError":${r.upstreamError === null ? "null" : `"${r.upstreamError}"`},"closedBy":${r.closedBy === null ? "null" : `"${r.closedBy}"`},"errno":${str(r.errno)},"bytesFromClient":${r.bytesFromClient},"bytesToClient":${r.bytesToClient},"handshakeMs":${r.handshakeMs === null ? "null" : ms(r.handshakeMs)},"durationMs":${ms(r.durationMs)},"msg":"connection"}\n`;
 }
 
 /** The same line through pino's own serializer: the reference `connectionLine` must equal. */
@@ -131,6 +131,7 @@ export function logConnectionWithPino(logger: Logger, record: ConnectionRecord):
       upstream: record.upstream,
       upstreamError: record.upstreamError,
       closedBy: record.closedBy,
+      errno: record.errno,
       bytesFromClient: record.bytesFromClient,
       bytesToClient: record.bytesToClient,
       handshakeMs: record.handshakeMs === null ? null : ms(record.handshakeMs),

@@ -47,6 +47,8 @@ export interface ConnectionRecord {
    * withdrew its permission), CONN_SHUTDOWN (the drain period ended), CONN_CLIENT_ERROR.
    */
   closedBy: ErrorCode | null;
+  /** The errno of the socket error behind upstreamError or closedBy ("ECONNREFUSED"), or null. */
+  errno: string | null;
   /** "host:port" of the upstream dialled, or null when none was. */
   upstream: string | null;
   /** Bytes received from the client (PROXY header included) and sent to it. */

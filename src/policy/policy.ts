@@ -255,6 +255,22 @@ export class CompiledPolicy {
     ) as PolicyDecision;
   }
 
+  #routingFingerprint: string | null = null;
+
+  /**
+   * Changes whenever something outside the tenants can change which tenant a live connection
+   * belongs to or whether it may stay: host patterns, the fallback upstream, each listener's
+   * trustedProxies. (A tenant's own changes show in its `fingerprint`.)
+   */
+  get routingFingerprint(): string {
+    this.#routingFingerprint ??= JSON.stringify([
+      this.config.routing.hostPatterns,
+      this.config.routing.fallbackUpstream,
+      this.config.listeners.map((l) => [l.name, l.trustedProxies]),
+    ]);
+    return this.#routingFingerprint;
+  }
+
   /** The tenant a host name maps to, or null. */
   tenantForHost(host: string): CompiledTenant | null {
     return this.#hosts.resolve(host);

@@ -13,6 +13,10 @@ describe("defaults", () => {
       trustedProxies: ["10.0.0.0/8"],
       mode: "tls-passthrough",
       headerTimeoutMs: 5000,
+      idleTimeoutMs: 3_600_000,
+      finTimeoutMs: 30_000,
+      tcpKeepAliveMs: 60_000,
+      maxConnectionLifetimeMs: null,
       maxConnections: null,
       requireCrc32c: false,
       maxProxyHeaderBytes: 4096,
@@ -295,6 +299,27 @@ describe("listeners[]", () => {
         "listeners[1].maxConnections CONFIG_SCHEMA",
       ],
     );
+  });
+
+  test("idleTimeout, finTimeout, tcpKeepAlive, maxConnectionLifetime: durations with bounds", () => {
+    const l = (set: (l: Record<string, unknown>) => void) =>
+      valid((d) => set(d.listeners[0])).listeners[0];
+    assert.equal(l((x) => (x.idleTimeout = "10m")).idleTimeoutMs, 600_000);
+    assert.equal(l((x) => (x.finTimeout = "5s")).finTimeoutMs, 5000);
+    assert.equal(l((x) => (x.tcpKeepAlive = "0s")).tcpKeepAliveMs, 0);
+    assert.equal(l((x) => (x.maxConnectionLifetime = "24h")).maxConnectionLifetimeMs, 86_400_000);
+    assert.equal(l(() => {}).maxConnectionLifetimeMs, null);
+    const bad = (key: string, v: unknown, message: RegExp) =>
+      invalid(
+        (d) => (d.listeners[0][key] = v),
+        `listeners[0].${key}`,
+        "CONFIG_BAD_DURATION",
+        message,
+      );
+    bad("idleTimeout", "500ms", /from 1s to 168h/);
+    bad("finTimeout", "2h", /from 100ms to 1h/);
+    bad("tcpKeepAlive", "3h", /from 0 to 2h/);
+    bad("maxConnectionLifetime", "0s", /from 1s to 720h/);
   });
 
   test("maxConnections: an integer from 1, absent = no cap", () => {

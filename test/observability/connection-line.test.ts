@@ -30,6 +30,7 @@ const record: fc.Arbitrary<ConnectionRecord> = fc.record({
   ),
   upstreamError: fc.option(fc.constantFrom("UPSTREAM_CONNECT_FAILED", "UPSTREAM_ERROR")),
   closedBy: fc.option(fc.constantFrom("POLICY_REVOKED", "CONN_SHUTDOWN")),
+  errno: fc.option(fc.constantFrom("ECONNREFUSED", "ECONNRESET", "EPIPE")),
   upstream: fc.option(fc.string()),
   bytesFromClient: fc.nat(),
   bytesToClient: fc.nat(),

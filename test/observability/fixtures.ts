@@ -21,6 +21,7 @@ export function record(overrides: Partial<ConnectionRecord> = {}): ConnectionRec
     rule: { index: 0, description: "prod VPC" },
     upstreamError: null,
     closedBy: null,
+    errno: null,
     upstream: "10.0.9.9:443",
     bytesFromClient: 1_517,
     bytesToClient: 6_143,

@@ -80,6 +80,7 @@ describe("logConnection", () => {
       upstream: "10.0.9.9:443",
       upstreamError: null,
       closedBy: null,
+      errno: null,
       bytesFromClient: 1517,
       bytesToClient: 6143,
       handshakeMs: 1.235,
@@ -124,6 +125,7 @@ describe("logConnection", () => {
       "upstream",
       "upstreamError",
       "closedBy",
+      "errno",
       "handshakeMs",
     ]) {
       assert.ok(Object.hasOwn(line, key), key);
