@@ -1,30 +1,30 @@
 /**
- * Where JSON lines go: standard output, written in batches, off the event loop, bounded.
+ * Where JSON lines go: standard output, written in batches, never blocking, bounded.
  *
  * - Batched: a write happens when a full batch is waiting, or 25 ms after the first waiting
- *   line, whichever comes first. A write per line, or per event-loop turn, costs a thread-pool
- *   hand-off (futex, eventfd) per line or two: 8 to 10 system calls per connection.
- * - Atomic per batch: when standard output is a pipe or a socket, which the workers of
+ *   line, whichever comes first: one write(2) for many lines instead of one per connection.
+ * - Atomic per batch: when the output is a pipe or a socket, which the workers of
  *   `serve --workers N` share, a batch is whole lines and at most PIPE_BUF (4096) bytes, the
  *   size up to which a pipe write is atomic: lines of different processes never interleave.
- * - Off the event loop: batches are written with fs.write (libuv's thread pool), one at a time.
- *   A slow reader of standard output delays lines, never the data plane.
+ * - Never blocking: a pipe or socket is written in non-blocking mode (the mode Node.js itself
+ *   gives a standard output pipe on Linux); when it is full, the batch waits and is retried a
+ *   moment later, so a slow reader of the output delays lines, never the data plane. Files and
+ *   terminals are written directly.
  * - Bounded: at most `maxBufferedBytes` wait; lines beyond are dropped and counted
  *   (`droppedLines`, the metric linkgate_log_lines_dropped_total), never queued without limit.
- * - On exit, what is left is written synchronously (`flushSync`), so a normal exit, a fatal
- *   error handled by the runtime or a signal handled by it loses no line; a SIGKILL loses at
- *   most the lines of the last moments.
+ * - Exact on exit: every write happens on the calling thread, so `flushSync` (on exit) writes
+ *   exactly what is left, in order; a SIGKILL loses at most the last 25 ms of lines.
  */
-import { fstatSync, write, writeSync } from "node:fs";
+import { fstatSync, writeSync } from "node:fs";
 
 /** The largest write(2) to a pipe that POSIX guarantees is not interleaved with others. */
 const PIPE_BUF = 4096;
-/** Batch size when standard output is a file or a terminal. */
+/** Batch size when the output is a file or a terminal. */
 const FILE_BATCH = 64 * 1024;
 /** How long a line waits at most for its batch to fill. */
 const FLUSH_MS = 25;
-/** How long to wait before retrying when a non-blocking output is full. */
-const RETRY_MS = 1;
+/** How long to wait before retrying when the output is full. */
+const RETRY_MS = 5;
 
 export interface LineOutputOptions {
   /** Descriptor to write to. Default 1 (standard output). */
@@ -43,51 +43,55 @@ export class LineOutput {
   #lines: string[] = [];
   #head = 0;
   #bytes = 0;
-  /** A pump is due: `#timer` (FLUSH_MS after the first waiting line) or `#now` (a full batch). */
+  /** The rest of a batch the output did not take yet; written before any other line. */
+  #partial: Buffer | null = null;
+  /** The next write is due: on a timer (FLUSH_MS, or RETRY_MS when full) or at once. */
   #timer: NodeJS.Timeout | null = null;
-  #now = false;
-  /** The batch being written: handed to the thread pool, or waiting for a retry. */
-  #inflight: Buffer | null = null;
-  #retry: NodeJS.Timeout | null = null;
+  #immediate = false;
   #idle: (() => void)[] = [];
 
   constructor(options: LineOutputOptions = {}) {
     this.fd = options.fd ?? 1;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
-    this.#batchLimit = atomicLimit(this.fd);
+    const shared = isPipeOrSocket(this.fd);
+    // Standard output: Node.js puts a pipe or socket in non-blocking mode once process.stdout
+    // exists (on Linux), which is what a write here must never wait on.
+    if (shared && this.fd === 1) void process.stdout;
+    this.#batchLimit = shared ? PIPE_BUF : FILE_BATCH;
   }
 
   /** Queues one line (with its "\n"); it is written within FLUSH_MS, sooner in a full batch. */
   write(line: string): void {
     const bytes = Buffer.byteLength(line);
-    if (this.#bytes + bytes > this.maxBufferedBytes) {
+    if (this.bufferedBytes + bytes > this.maxBufferedBytes) {
       this.droppedLines++;
       return;
     }
     this.#lines.push(line);
     this.#bytes += bytes;
-    this.#arm();
-  }
-
-  /** Schedules the next write: at once for a full batch, else FLUSH_MS after the first line. */
-  #arm(): void {
-    if (this.#inflight !== null || this.#now) return; // the write in flight re-arms when done
-    if (this.#bytes >= this.#batchLimit) {
-      this.#now = true;
+    if (this.#immediate) return;
+    if (this.#bytes >= this.#batchLimit && this.#partial === null) {
+      this.#immediate = true;
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = null;
       setImmediate(pumpOutput, this);
     } else if (this.#timer === null) {
-      this.#timer = setTimeout(pumpOutput, FLUSH_MS, this);
-      this.#timer.unref(); // lines never keep a process alive; exit writes them (flushSync)
+      this.#arm(FLUSH_MS);
     }
   }
 
   /** Bytes waiting to be written. */
   get bufferedBytes(): number {
-    return this.#bytes;
+    return this.#bytes + (this.#partial?.length ?? 0);
   }
 
   get #waiting(): number {
     return this.#lines.length - this.#head;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(pumpOutput, ms, this);
+    this.#timer.unref(); // lines never keep a process alive; exit writes them (flushSync)
   }
 
   /** Takes the next batch: whole lines up to the atomic limit (at least one line). */
@@ -116,103 +120,78 @@ export class LineOutput {
     return Buffer.from(batch);
   }
 
-  /** Starts writing the next batch if none is being written. */
-  _pump(): void {
-    this.#now = false;
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (this.#inflight !== null) return;
-    if (this.#waiting === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
-      return;
-    }
-    this.#send(this.#nextBatch());
-  }
-
-  #send(data: Buffer): void {
-    this.#inflight = data;
-    this.#retry = null;
-    write(this.fd, data, 0, data.length, null, (error, written) => {
-      if (error !== null) {
+  /**
+   * Writes batches until nothing waits or the output is full. Returns "full" (retry later),
+   * "done", or "gone" (the output is closed: what waits is dropped).
+   */
+  #writeAll(): "done" | "full" | "gone" {
+    for (;;) {
+      const data = this.#partial ?? (this.#waiting > 0 ? this.#nextBatch() : null);
+      if (data === null) return "done";
+      this.#partial = null;
+      let written: number;
+      try {
+        written = writeSync(this.fd, data);
+      } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "EAGAIN" || code === "EWOULDBLOCK") {
-          // Unref'd: a full output must not keep the process alive; flushSync writes it on exit.
-          this.#retry = setTimeout(() => this.#send(data), RETRY_MS);
-          this.#retry.unref();
-          return;
+          this.#partial = data;
+          return "full";
         }
-        // The output is gone (EPIPE: its reader exited): nothing more can be written.
+        // EPIPE (the reader exited) or another failure: nothing more can be written.
         this.droppedLines += this.#waiting + 1;
         this.#lines = [];
         this.#head = 0;
         this.#bytes = 0;
-      } else if (written < data.length) {
-        this.#send(data.subarray(written));
-        return;
+        return "gone";
       }
-      this.#inflight = null;
-      if (this.#idle.length > 0)
-        this._pump(); // someone waits in flush(): no batching delay
-      else if (this.#waiting > 0) this.#arm();
-    });
+      if (written < data.length) this.#partial = data.subarray(written);
+    }
   }
 
-  /** Resolves once every line written so far has been handed to the output. */
+  /** Writes what waits; on a full output, tries again RETRY_MS later. */
+  _pump(): void {
+    this.#immediate = false;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#writeAll() === "full") {
+      this.#arm(RETRY_MS);
+      return;
+    }
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Writes what waits now; resolves once all of it is written (or the output is gone). */
   flush(): Promise<void> {
-    if (this.#inflight === null && this.#waiting === 0) return Promise.resolve();
+    if (this.bufferedBytes === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#idle.push(resolve));
-    if (this.#inflight === null) this._pump();
+    this._pump();
     return done;
   }
 
   /**
-   * Writes everything still waiting, synchronously: for exit paths, after `flush()` where there
-   * is time for it. A batch waiting for a retry is written first. A batch the thread pool is
-   * writing at that very moment cannot be waited for here; `flush()` before exiting avoids that.
+   * Writes everything that waits before returning, waiting out a full output for up to about a
+   * second: for exit paths, where no timer will run again.
    */
   flushSync(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#retry !== null && this.#inflight !== null) {
-      clearTimeout(this.#retry);
-      this.#retry = null;
-      const data = this.#inflight;
-      this.#inflight = null;
-      if (!writeAllSync(this.fd, data)) return;
-    }
-    while (this.#waiting > 0) {
-      if (!writeAllSync(this.fd, this.#nextBatch())) return;
-    }
-  }
-}
-
-/** Writes all of `data`, waiting out a full non-blocking output (up to about a second). */
-function writeAllSync(fd: number, data: Buffer): boolean {
-  let offset = 0;
-  for (let attempts = 0; offset < data.length; attempts++) {
-    try {
-      offset += writeSync(fd, data, offset, data.length - offset);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if ((code !== "EAGAIN" && code !== "EWOULDBLOCK") || attempts >= 1000) return false;
+    for (let attempts = 0; attempts < 1000; attempts++) {
+      if (this.#writeAll() !== "full") return;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }
   }
-  return true;
 }
 
 function pumpOutput(output: LineOutput): void {
   output._pump();
 }
 
-/** PIPE_BUF for a pipe or socket (shared with other processes), a larger batch otherwise. */
-function atomicLimit(fd: number): number {
+function isPipeOrSocket(fd: number): boolean {
   try {
     const s = fstatSync(fd);
-    return s.isFIFO() || s.isSocket() ? PIPE_BUF : FILE_BATCH;
+    return s.isFIFO() || s.isSocket();
   } catch {
-    return PIPE_BUF;
+    return true; // unknown: keep batches atomic
   }
 }
