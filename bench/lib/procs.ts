@@ -69,6 +69,11 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Start through `lgbench exec` (killed with the suite). */
   execWrapper?: string;
+  /**
+   * Stdout lines this accepts are counted (`counted`) and dropped, not kept: a program that
+   * logs a line per connection would otherwise fill the suite's memory in minutes.
+   */
+  countOnly?: (line: string) => boolean;
 }
 
 /** A running child whose stdout is read as lines (JSON lines from lgbench). */
@@ -76,14 +81,18 @@ export class Proc {
   readonly name: string;
   readonly child: ChildProcess;
   readonly lines: string[] = [];
+  /** Stdout lines accepted by `countOnly`, counted and dropped. */
+  counted = 0;
   output = "";
   exitCode: number | string | null = null;
   readonly exited: Promise<void>;
   #waiters: (() => void)[] = [];
   #partial = "";
+  readonly #countOnly: ((line: string) => boolean) | null;
 
   constructor(command: string, args: readonly string[], options: StartOptions) {
     this.name = options.name;
+    this.#countOnly = options.countOnly ?? null;
     const [cmd, argv] =
       options.execWrapper === undefined
         ? [command, args]
@@ -130,10 +139,18 @@ export class Proc {
   }
 
   #onData(s: string): void {
-    this.output = (this.output + s).slice(-20_000);
     const parts = (this.#partial + s).split("\n");
     this.#partial = parts.pop() ?? "";
-    for (const line of parts) if (line.trim() !== "") this.lines.push(line);
+    let kept = "";
+    for (const line of parts) {
+      if (this.#countOnly?.(line)) {
+        this.counted++;
+      } else {
+        kept += `${line}\n`;
+        if (line.trim() !== "") this.lines.push(line);
+      }
+    }
+    if (kept !== "") this.output = (this.output + kept).slice(-20_000);
     this.#wake();
   }
 
@@ -385,14 +402,22 @@ export function fileDescriptorLimit(): number {
 }
 
 /**
- * CPU seconds used so far by the whole machine (user, nice, system, irq, softirq: not idle,
- * not steal) and by this process with all its descendants, live or reaped. Their difference
- * over a period is the CPU other programs took: on a shared machine, the contention a run saw.
+ * CPU seconds the whole machine has been busy so far (user, nice, system, irq, softirq: not
+ * idle, not steal).
  */
-export function cpuAccounting(): { machine: number; ours: number } {
+export function machineCpuSeconds(): number {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
   // cpu user nice system idle iowait irq softirq steal ...
-  const machine = (f[1] + f[2] + f[3] + f[6] + f[7]) / ticksPerSecond();
+  return (f[1] + f[2] + f[3] + f[6] + f[7]) / ticksPerSecond();
+}
+
+/**
+ * CPU seconds used so far by the whole machine (machineCpuSeconds) and by this process with all
+ * its descendants, live or reaped. Their difference over a period is the CPU other programs
+ * took: on a shared machine, the contention a run saw.
+ */
+export function cpuAccounting(): { machine: number; ours: number } {
+  const machine = machineCpuSeconds();
   let ticks = 0;
   for (const pid of processTree(process.pid)) {
     try {
