@@ -1,6 +1,7 @@
 /**
- * The benchmark suite (issue 4): linkgate against HAProxy 2.6 and the direct path, on
- * loopback, in interleaved rounds (A B C A B C ...), medians and ratios from one run.
+ * The benchmark suite (issue 4): linkgate against HAProxy 2.6, the runtime's floor (the minimal
+ * proxy of bench/floor/) and the direct path, on loopback, in interleaved rounds
+ * (A B C A B C ...), medians and ratios from one run.
  *
  *   npm run bench              full run (about 15 minutes); rewrites the "suite" section of
  *                              docs/BENCHMARKS.md
@@ -11,7 +12,8 @@
  * the doc section for what each measures). The load generator and the backend are a small C
  * program (bench/native/lgbench.c) built here with `cc -O2`; HAProxy is Debian's package,
  * installed with apt-get if missing; linkgate runs from its build (dist/), after `npm run
- * build`. Every child process is killed when the suite ends, however it ends.
+ * build`, logging a line per connection (drained and counted) and serving /metrics (scraped
+ * every round). Every child process is killed when the suite ends, however it ends.
  */
 import { spawnSync } from "node:child_process";
 import {
@@ -50,9 +52,10 @@ import {
   Backend,
   type BulkResult,
   type Env,
+  FLOORS,
   freePort,
   Holder,
-  type LoadResult,
+  type MeasuredLoad,
   measuredLoad,
   type RunningSystem,
   runBulk,
@@ -169,6 +172,13 @@ const workersSupported = serveSupportsWorkers(linkgateArgs);
 const systems: SystemSpec[] = [];
 for (const s of opts.systems) {
   if (s.kind === "haproxy" && haproxy === null) continue;
+  if (s.kind === "floor") {
+    const why = FLOORS[s.runtime].unavailable();
+    if (why !== null) {
+      notes.push(`${systemLabel(s)}: not measured, ${why}.`);
+      continue;
+    }
+  }
   if (s.kind === "linkgate" && s.workers > 1 && !workersSupported) {
     notes.push(
       `${systemLabel(s)}: not measured, \`linkgate serve --workers\` does not exist yet in this build (the system list accepts ${s.name} once it does).`,
@@ -179,9 +189,14 @@ for (const s of opts.systems) {
 }
 const proxied = systems.filter((s) => s.kind !== "direct");
 const haproxy1 = systems.find((s) => s.kind === "haproxy" && s.threads === 1);
-const linkgate1 = systems.find((s) => s.kind === "linkgate" && s.workers === 1);
-const linkgateMulti = systems.find((s) => s.kind === "linkgate" && s.workers > 1);
-const haproxyMulti = systems.find((s) => s.kind === "haproxy" && s.threads > 1);
+// The targets are about linkgate as deployed: a log line per connection, metrics served.
+const linkgate1 = systems.find(
+  (s) => s.kind === "linkgate" && s.workers === 1 && s.logLevel === "info",
+);
+const linkgate2 = systems.find(
+  (s) => s.kind === "linkgate" && s.workers === 2 && s.logLevel === "info",
+);
+const floorNode = systems.find((s) => s.kind === "floor" && s.runtime === "node");
 const direct = systems.find((s) => s.kind === "direct");
 
 const payloads = buildPayloads();
@@ -266,6 +281,13 @@ interface RateRow {
   errors: number;
   cpuUsPerConn: number | null;
   rate: number;
+  /** Cores used on average over the measured rounds (machine: every program, busy time). */
+  cores: { system: number; generator: number; backend: number; machine: number };
+  /** Connections opened, and connection lines logged meanwhile (null: logs none). */
+  started: number;
+  logLines: number | null;
+  /** Rounds whose /metrics scrape succeeded, and the failures (null: no endpoint). */
+  scrapes: { ok: number; errors: string[] } | null;
 }
 
 async function connectionRate(): Promise<RateRow[]> {
@@ -274,7 +296,7 @@ async function connectionRate(): Promise<RateRow[]> {
   );
   const backend = await Backend.start(env, "reply");
   const running = await startAll(systems, backend);
-  const samples = new Map<string, (LoadResult & { systemCpu: number })[]>();
+  const samples = new Map<string, MeasuredLoad[]>();
   try {
     for (const r of running) {
       if (opts.warmup > 0)
@@ -297,8 +319,11 @@ async function connectionRate(): Promise<RateRow[]> {
   if (env.cpuProfDir !== null) printProfile(env.cpuProfDir);
   return running.map((r) => {
     const s = samples.get(r.spec.name) ?? [];
-    const ok = s.reduce((n, x) => n + x.ok, 0);
-    const cpu = s.reduce((n, x) => n + x.systemCpu, 0);
+    const sum = (f: (x: MeasuredLoad) => number) => s.reduce((n, x) => n + f(x), 0);
+    const ok = sum((x) => x.ok);
+    const cpu = sum((x) => x.systemCpu);
+    const seconds = sum((x) => x.seconds);
+    const scrapes = s.map((x) => x.scrape);
     return {
       spec: r.spec,
       rates: s.map((x) => x.rateOk),
@@ -308,6 +333,20 @@ async function connectionRate(): Promise<RateRow[]> {
       p99: median(s.map((x) => x.p99)),
       errors: s.reduce((n, x) => n + x.answered - x.ok + x.refused + x.timeout + x.other, 0),
       cpuUsPerConn: r.spec.kind === "direct" || ok === 0 ? null : (cpu / ok) * 1e6,
+      cores: {
+        system: cpu / seconds,
+        generator: sum((x) => x.generatorCpu) / seconds,
+        backend: sum((x) => x.backendCpu) / seconds,
+        machine: sum((x) => x.machineCpu) / seconds,
+      },
+      started: sum((x) => x.started),
+      logLines: s.some((x) => x.logLines === null) ? null : sum((x) => x.logLines ?? 0),
+      scrapes: scrapes.some((x) => x === null)
+        ? null
+        : {
+            ok: scrapes.filter((x) => x?.ok).length,
+            errors: scrapes.flatMap((x) => (x?.error ? [x.error] : [])),
+          },
     };
   });
 }
@@ -640,12 +679,14 @@ async function policyScale(): Promise<PolicyResult> {
       });
     }
     const systemsHere: RunningSystem[] = gateways.map((g, i) => ({
-      spec: { name: `policy-${rows[i].name}`, kind: "linkgate", workers: 1 },
+      spec: { name: `policy-${rows[i].name}`, kind: "linkgate", workers: 1, logLevel: "warn" },
       label: `linkgate, ${rows[i].name} policy`,
       host: targets[i].host,
       port: targets[i].port,
       proc: g,
       pids: () => [g.pid],
+      metricsUrl: null,
+      connectionLines: () => null,
       stop: () => g.stop("SIGTERM", 5000),
     }));
     const p99s: number[][] = systemsHere.map(() => []);
@@ -706,7 +747,8 @@ async function deniedFlood(): Promise<DeniedRow[]> {
   const started: { system: RunningSystem; backend: Backend }[] = [];
   let rows: DeniedRow[] = [];
   try {
-    for (const spec of systems) {
+    // A floor checks no endpoint and no CRC32C: it has nothing to deny here.
+    for (const spec of systems.filter((s) => s.kind !== "floor")) {
       // One backend per system: its accept counter proves the system never dialled it. For
       // direct, the backend itself resets each connection once the request is in: the
       // generator's limit for connections that get no answer.
@@ -820,13 +862,26 @@ if (results.rate !== undefined) {
         : `direct ${fmt(d.rate)} conn/s is only ${ratio(d.rate, best)} the best proxied rate (< 1.5x): rates above ${fmt(rateLimit)} are GENERATOR-BOUND`;
   }
   const h1 = byName(rows, haproxy1);
+  const floor = byName(rows, floorNode);
   const bound = (r: RateRow) =>
     r.spec.kind !== "direct" && rateLimit !== null && r.rate > rateLimit
       ? " (generator-bound)"
       : "";
+  const observability = rows.flatMap((r) => {
+    if (r.logLines === null && r.scrapes === null) return [];
+    const lines =
+      r.logLines === null
+        ? "no connection lines (log.level warn)"
+        : `${fmt(r.logLines)} connection log lines for ${fmt(r.started)} connections opened${r.logLines === r.started ? "" : ` (${fmt(r.logLines - r.started)}: NOT ONE LINE PER CONNECTION)`}`;
+    const scrapes =
+      r.scrapes === null
+        ? "no /metrics"
+        : `/metrics scraped in ${r.scrapes.ok} of ${r.rates.length} rounds${r.scrapes.errors.length > 0 ? ` (failed: ${r.scrapes.errors[0]})` : ""}`;
+    return [`- ${systemLabel(r.spec)}: ${lines}; ${scrapes}.`];
+  });
   sections.push(`### 1. Connection rate
 
-${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate).
+${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by the Node.js floor's, the least Node.js itself costs for this work.
 
 ${markdownTable(
   [
@@ -837,6 +892,7 @@ ${markdownTable(
     "p90 ms",
     "p99 ms",
     "proxy CPU µs/conn",
+    "CPU vs floor",
     "errors",
     "rounds (conn/s)",
   ],
@@ -848,43 +904,49 @@ ${markdownTable(
     fmt(ms(r.p90), 2),
     fmt(ms(r.p99), 2),
     fmt(r.cpuUsPerConn),
+    ratio(r.cpuUsPerConn, floor?.cpuUsPerConn),
     fmt(r.errors),
     r.rates.map((x) => fmt(x)).join(", "),
   ]),
 )}
 
+Logs and metrics (linkgate's stdout is a pipe the suite drains, counting the connection lines and discarding them):
+
+${observability.join("\n") || "- no linkgate system"}
+
 Generator check: ${generatorBound}.`);
   generatorChecks.push(`connection rate: ${generatorBound}`);
   const l1 = byName(rows, linkgate1);
-  if (l1 !== undefined && h1 !== undefined) {
+  target(
+    "connection rate, linkgate 1 process >= 0.45x HAProxy nbthread 1",
+    ratio(l1?.rate, h1?.rate),
+    l1 === undefined || h1 === undefined ? null : l1.rate >= 0.45 * h1.rate,
+    `${fmt(l1?.rate)} vs ${fmt(h1?.rate)} conn/s`,
+  );
+  const l1Cpu = l1?.cpuUsPerConn;
+  const floorCpu = floor?.cpuUsPerConn;
+  target(
+    "overhead: linkgate 1 process CPU µs/conn <= 1.15x the Node.js floor's (logs and metrics on)",
+    ratio(l1Cpu, floorCpu),
+    l1Cpu == null || floorCpu == null ? null : l1Cpu <= 1.15 * floorCpu,
+    `${fmt(l1Cpu)} vs ${fmt(floorCpu)} µs/conn`,
+  );
+  const l2 = byName(rows, linkgate2);
+  if (l2 !== undefined) {
+    const { system, generator, backend, machine } = l2.cores;
+    const others = Math.max(0, machine - system - generator - backend);
     target(
-      "connection rate, linkgate 1 process vs HAProxy nbthread 1 >= 1.0x",
-      ratio(l1.rate, h1.rate),
-      l1.rate >= h1.rate,
-      `${fmt(l1.rate)} vs ${fmt(h1.rate)} conn/s`,
-    );
-    target(
-      "p99, linkgate 1 process <= HAProxy nbthread 1",
-      `${fmt(ms(l1.p99), 2)} ms vs ${fmt(ms(h1.p99), 2)} ms`,
-      l1.p99 <= h1.p99,
-      ratio(l1.p99, h1.p99),
-    );
-  }
-  const lm = byName(rows, linkgateMulti);
-  const hm = byName(rows, haproxyMulti);
-  if (lm !== undefined && hm !== undefined) {
-    target(
-      `connection rate, ${systemLabel(lm.spec)} vs ${systemLabel(hm.spec)} >= 1.0x`,
-      ratio(lm.rate, hm.rate),
-      lm.rate >= hm.rate,
-      `${fmt(lm.rate)} vs ${fmt(hm.rate)} conn/s`,
+      "multi-core: linkgate --workers 2 >= 1.6x linkgate 1 process (connection rate)",
+      ratio(l2.rate, l1?.rate),
+      l1 === undefined ? null : l2.rate >= 1.6 * l1.rate,
+      `${fmt(l2.rate)} vs ${fmt(l1?.rate)} conn/s; during the --workers 2 rounds, cores busy ${fmt(machine, 2)} of ${cores}: linkgate ${fmt(system, 2)}, generator ${fmt(generator, 2)}, backend ${fmt(backend, 2)}, other programs ${fmt(others, 2)}${machine >= 0.9 * cores ? ": the machine left no room to scale" : ""}`,
     );
   } else {
     target(
-      "connection rate, linkgate multi-core vs HAProxy nbthread 2 >= 1.0x",
+      "multi-core: linkgate --workers 2 >= 1.6x linkgate 1 process (connection rate)",
       "—",
       null,
-      "`serve --workers` not available in this build",
+      "linkgate-w2 not measured",
     );
   }
 }
@@ -933,7 +995,7 @@ ${markdownTable(
       const a = dir === "up" ? l1.upGbps : l1.downGbps;
       const b = dir === "up" ? h1.upGbps : h1.downGbps;
       target(
-        `bulk ${dir === "up" ? "upload" : "download"}, linkgate >= 0.9x HAProxy nbthread 1`,
+        `bulk ${dir === "up" ? "upload" : "download"}, linkgate 1 process >= 0.9x HAProxy nbthread 1`,
         ratio(a, b),
         a !== null && b !== null ? a >= 0.9 * b : null,
         `${fmt(a, 2)} vs ${fmt(b, 2)} Gbit/s`,
@@ -989,7 +1051,7 @@ if (results.policy !== undefined) {
   const large = rows[1];
   sections.push(`### 4. Policy scale
 
-Both policies run in \`bench/lib/policy-gateway.ts\`: linkgate's data plane from dist/ (Gateway, CompiledPolicy, metrics and the connection observer, as \`serve\` wires them), started from a JSON file read with JSON.parse and validated with \`validateConfigValue\` (the schema and semantic checks of a file), because the file loader of \`serve\` refuses files over 16 MiB. Rules are mixed: AWS, Azure and GCP links, link + CIDR (IPv4 and IPv6) and CIDR-only rules, every identity unique; the payload's tenant is the first. Timings are medians of ${opts.compileRuns} launch(es), wall clock (and CPU time for the compile, less sensitive to other load); "listening" counts from process start (module loading through tsx included). RSS and heap after the listener is bound (heap after a full GC).
+Both policies run in \`bench/lib/policy-gateway.ts\`: linkgate's data plane from dist/ (Gateway, CompiledPolicy, metrics and the connection observer, as \`serve\` wires them), started from a JSON file read with JSON.parse and validated with \`validateConfigValue\` (the schema and semantic checks of a file), because the file loader of \`serve\` refuses files over 16 MiB. Rules are mixed: AWS, Azure and GCP links, link + CIDR (IPv4 and IPv6) and CIDR-only rules, every identity unique; the payload's tenant is the first. Timings are medians of ${opts.compileRuns} launch(es), wall clock (and CPU time for the compile, less sensitive to other load); "listening" counts from process start (module loading through tsx included). RSS and heap after the listener is bound (heap after a full GC). Both run at \`log.level: warn\` (the comparison is about the rules) and without an admin endpoint. linkgate only: HAProxy 2.6 and the runtimes' floors have no endpoint policy to scale.
 
 ${markdownTable(
   [
@@ -1065,7 +1127,7 @@ if (results.denied !== undefined) {
           : `${r.backendAccepted} (DIALLED)`;
   sections.push(`### 5. Denied flood
 
-${opts.concurrency} closed-loop clients sending connections the system must drop: the PROXY header of another VPC endpoint (valid CRC32C; linkgate denies after reading the ClientHello) or the captured header with a corrupted CRC32C (dropped at the header). Rate: connections the system closed per second (the client sent its bytes, then saw EOF or a reset). Each proxy has its own backend, whose accept counter is the proof that nothing was dialled. *direct* is the generator's limit for such connections: the backend reads the request and resets the connection at once (the cheapest close for the client; HAProxy's drops are resets too, linkgate's are FINs). HAProxy 2.6 cannot read the endpoint TLV, so it has no wrong-endpoint row (it would forward the connection); it does check the CRC32C.
+${opts.concurrency} closed-loop clients sending connections the system must drop: the PROXY header of another VPC endpoint (valid CRC32C; linkgate denies after reading the ClientHello) or the captured header with a corrupted CRC32C (dropped at the header). Rate: connections the system closed per second (the client sent its bytes, then saw EOF or a reset). Each proxy has its own backend, whose accept counter is the proof that nothing was dialled. *direct* is the generator's limit for such connections: the backend reads the request and resets the connection at once (the cheapest close for the client; HAProxy's drops are resets too, linkgate's are FINs). HAProxy 2.6 cannot read the endpoint TLV, so it has no wrong-endpoint row (it would forward the connection); it does check the CRC32C. The runtimes' floors check neither (they would forward both payloads), so they have no row here.
 
 ${markdownTable(
   [
@@ -1143,11 +1205,19 @@ linkgate: ${linkgateVersion}. Command: \`${command}\` (${fmt(minutes, 1)} minute
   \`server ...${opts.upstreamProxy === "v2" ? " send-proxy-v2" : ""}\`. This is the closest HAProxy 2.6
   gets: **it cannot read the PROXY v2 TLVs** (\`fc_pp_tlv\` arrived in 2.9), so it routes on the
   SNI alone and would forward any VPC endpoint; it does verify the CRC32C.
+- *floor* (Node.js ${process.version}): \`bench/floor/node.ts\`, the least a Node.js proxy must do
+  for an allowed connection, in plain \`node:net\` (under 150 lines, no loader): read the whole
+  PROXY v2 header and the first TLS record, look for the accepted host names' bytes (the same 10
+  as HAProxy's map) in it, connect, write a fresh PROXY header and the bytes as received, relay
+  with backpressure and half-close; no policy, deadlines, logs or metrics. linkgate's "CPU vs
+  floor" is its own cost over the runtime's. It checks no endpoint and no CRC32C, so it is not
+  in the policy-scale and denied-flood workloads.
 - *linkgate*: \`node bin/linkgate.js serve\` (the built JS; \`--workers N\` for the multi-core
   rows) with a \`privatelink\` listener (PROXY header required from 127.0.0.0/8), 10 tenants /
-  100 mixed rules, the payload's tenant allowing its VPC endpoint, \`log.level: warn\` (no line
-  per connection, like HAProxy without logs).
-- Both proxies send the backend ${opts.upstreamProxy === "v2" ? "a fresh PROXY v2 header (`upstreamProxyProtocol: v2`, `send-proxy-v2`): a backend behind either needs it to learn the client, so this is the fair setting; linkgate's also carries the tenant and endpoint TLVs" : "no header (`upstreamProxyProtocol: none`, no send-proxy)"}.
+  100 mixed rules, the payload's tenant allowing its VPC endpoint, as deployed: \`log.level:
+  info\` (a JSON line per connection on stdout, a pipe the suite drains and counts) and the admin
+  endpoint, whose \`/metrics\` the suite scrapes halfway through every measured round.${systems.some((s) => s.kind === "linkgate" && s.logLevel === "warn") ? " Rows marked *log warn* ran at `log.level: warn` (no line per connection)." : ""}
+- The three proxies send the backend ${opts.upstreamProxy === "v2" ? "a fresh PROXY v2 header (`upstreamProxyProtocol: v2`, `send-proxy-v2`, the floor's TCP4 header): a backend behind any of them needs it to learn the client, so this is the fair setting; linkgate's also carries the tenant and endpoint TLVs" : "no header (`upstreamProxyProtocol: none`, no send-proxy)"}.
 ${notes.map((n) => `- ${n}\n`).join("")}
 **Load.** \`bench/native/lgbench.c\` (epoll, one thread per process, built with \`cc -O2\`) is the
 generator and the backend. Payload: the captured AWS PrivateLink PROXY v2 header

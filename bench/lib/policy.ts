@@ -20,6 +20,10 @@ export interface PolicyOptions {
   sni: string;
   /** The identity the payload carries, allowed by the first tenant. */
   allowedLink: string;
+  /** info: a line per connection, as in production; default warn (lifecycle and errors). */
+  logLevel?: "info" | "warn";
+  /** "host:port" of the admin endpoint (/metrics); default none. */
+  adminBind?: string;
 }
 
 export interface GeneratedPolicy {
@@ -97,7 +101,8 @@ export function generatePolicy(o: PolicyOptions): GeneratedPolicy {
         upstream: o.upstream,
         upstreamProxyProtocol: o.upstreamProxy,
       },
-      log: { level: "warn" },
+      ...(o.adminBind === undefined ? {} : { api: { bind: o.adminBind } }),
+      log: { level: o.logLevel ?? "warn" },
       shutdown: { drainTimeout: 0 },
       tenants,
     },

@@ -6,11 +6,25 @@
 export const WORKLOADS = ["rate", "bulk", "idle", "policy", "denied"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
+/**
+ * Runtimes whose minimal proxy (bench/floor/<runtime>.ts) the suite can run as `floor-<runtime>`:
+ * the least that runtime costs for the work linkgate does on an allowed connection.
+ */
+export const FLOOR_RUNTIMES = ["node"] as const;
+export type FloorRuntime = (typeof FLOOR_RUNTIMES)[number];
+
 /** A system under test, parsed from its name. */
 export type SystemSpec =
   | { name: "direct"; kind: "direct" }
   | { name: string; kind: "haproxy"; threads: number }
-  | { name: string; kind: "linkgate"; workers: number };
+  | { name: string; kind: "floor"; runtime: FloorRuntime }
+  | {
+      name: string;
+      kind: "linkgate";
+      workers: number;
+      /** info: one line per connection, as in production; warn: lifecycle and errors only. */
+      logLevel: "info" | "warn";
+    };
 
 export interface SuiteOptions {
   quick: boolean;
@@ -51,9 +65,12 @@ export const USAGE = `npm run bench [-- options]      full run, rewrites the "su
 npm run bench:quick [-- options] smoke run (small sizes, short rounds), does not write the doc
 
   --workloads LIST       ${WORKLOADS.join(",")} (default: all)
-  --systems LIST         direct,haproxy-t1,haproxy-t2,linkgate,linkgate-w2 (default: these; linkgate-wN
-                         only when \`linkgate serve --workers\` exists). haproxy-tN = nbthread N,
-                         linkgate-wN = serve --workers N
+  --systems LIST         direct,haproxy-t1,haproxy-t2,floor-node,linkgate,linkgate-w2 (default:
+                         these; linkgate-wN only when \`linkgate serve --workers\` exists).
+                         haproxy-tN = nbthread N; floor-RUNTIME = that runtime's minimal proxy
+                         (${FLOOR_RUNTIMES.join(", ")}); linkgate-wN = serve --workers N. linkgate logs a line per
+                         connection (log.level info) and serves /metrics; linkgate-quiet and
+                         linkgate-wN-quiet run at log.level warn
   --rounds N             interleaved rounds (rate, denied, policy) (default 5; quick 2)
   --seconds S            seconds per system per round (default 5; quick 2)
   --warmup S             unrecorded seconds per system before round 1 (default 2; quick 1)
@@ -99,15 +116,27 @@ export function parseSystem(name: string): SystemSpec {
   if (name === "direct") return { name, kind: "direct" };
   let m = /^haproxy-t([1-9][0-9]?)$/.exec(name);
   if (m !== null) return { name, kind: "haproxy", threads: Number(m[1]) };
-  if (name === "linkgate") return { name, kind: "linkgate", workers: 1 };
-  m = /^linkgate-w([1-9][0-9]?)$/.exec(name);
-  if (m !== null) return { name, kind: "linkgate", workers: Number(m[1]) };
+  m = /^floor-([a-z0-9-]+)$/.exec(name);
+  const runtime = FLOOR_RUNTIMES.find((r) => r === m?.[1]);
+  if (runtime !== undefined) return { name, kind: "floor", runtime };
+  m = /^linkgate(?:-w([1-9][0-9]?))?(-quiet)?$/.exec(name);
+  if (m !== null) {
+    const logLevel = m[2] === undefined ? "info" : "warn";
+    return { name, kind: "linkgate", workers: Number(m[1] ?? 1), logLevel };
+  }
   throw new Error(
-    `unknown system ${JSON.stringify(name)}: direct, haproxy-tN (nbthread N), linkgate, linkgate-wN (--workers N)`,
+    `unknown system ${JSON.stringify(name)}: direct, haproxy-tN (nbthread N), ${FLOOR_RUNTIMES.map((r) => `floor-${r}`).join(", ")}, linkgate, linkgate-wN (--workers N), linkgate[-wN]-quiet`,
   );
 }
 
-export const DEFAULT_SYSTEMS = ["direct", "haproxy-t1", "haproxy-t2", "linkgate", "linkgate-w2"];
+export const DEFAULT_SYSTEMS = [
+  "direct",
+  "haproxy-t1",
+  "haproxy-t2",
+  "floor-node",
+  "linkgate",
+  "linkgate-w2",
+];
 
 function integer(flag: string, text: string | undefined, min: number): number {
   if (text === undefined || !/^\d+$/.test(text) || Number(text) < min) {

@@ -1,16 +1,23 @@
 /**
  * The pieces of a benchmark run: the backend (lgbench server), the systems under test (direct,
- * HAProxy, linkgate) and the load (lgbench client, bulk, hold). Everything listens on its own
- * 127.0.0.x address; ports are free ports of that address.
+ * HAProxy, the runtimes' minimal proxies, linkgate) and the load (lgbench client, bulk, hold).
+ * Everything listens on its own 127.0.0.x address; ports are free ports of that address.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { generatePolicy } from "./policy.js";
-import { cpuSeconds, Proc, processTree, runJson, waitListening } from "./procs.js";
+import {
+  cpuSeconds,
+  machineCpuSeconds,
+  Proc,
+  processTree,
+  runJson,
+  waitListening,
+} from "./procs.js";
 import { type Histogram, mergeHistograms, percentile } from "./stats.js";
-import type { SystemSpec } from "./suite-options.js";
+import type { FloorRuntime, SystemSpec } from "./suite-options.js";
 
 export interface Env {
   root: string;
@@ -146,8 +153,38 @@ export interface RunningSystem {
   proc: Proc | null;
   /** The processes doing the work (empty for direct). */
   pids(): number[];
+  /** linkgate's admin endpoint, scraped during each measured load as Prometheus would. */
+  metricsUrl: string | null;
+  /** The connection lines logged so far, or null for a system that logs none. */
+  connectionLines(): number | null;
   stop(): Promise<void>;
 }
+
+/** A runtime's minimal proxy (bench/floor/): how to run it, and whether this machine can. */
+interface FloorProxy {
+  label: string;
+  host: string;
+  /** Why it cannot run on this machine, or null. */
+  unavailable(): string | null;
+  /** The program and arguments that run it; `args`: listen, upstream, host names, v2|none. */
+  command(env: Env, args: string[]): { program: string; args: string[] };
+}
+
+export const FLOORS: Record<FloorRuntime, FloorProxy> = {
+  node: {
+    label: "floor: Node.js",
+    host: "127.0.0.21",
+    // The suite's own Node.js (the devDependency under npm run) runs the .ts file as it is.
+    unavailable: () =>
+      process.features.typescript
+        ? null
+        : `Node.js ${process.version} cannot run bench/floor/node.ts without a loader (type stripping needs 22.18 or later)`,
+    command: (env, args) => ({
+      program: process.execPath,
+      args: [join(env.root, "bench/floor/node.ts"), ...args],
+    }),
+  },
+};
 
 export function systemLabel(spec: SystemSpec): string {
   switch (spec.kind) {
@@ -155,8 +192,13 @@ export function systemLabel(spec: SystemSpec): string {
       return "direct (no proxy)";
     case "haproxy":
       return `HAProxy nbthread ${spec.threads}`;
-    default:
-      return spec.workers === 1 ? "linkgate (1 process)" : `linkgate --workers ${spec.workers}`;
+    case "floor":
+      return FLOORS[spec.runtime].label;
+    default: {
+      const label =
+        spec.workers === 1 ? "linkgate (1 process)" : `linkgate --workers ${spec.workers}`;
+      return spec.logLevel === "info" ? label : `${label}, log warn`;
+    }
   }
 }
 
@@ -166,10 +208,28 @@ function systemAddress(spec: SystemSpec): string {
       return "127.0.0.2";
     case "haproxy":
       return `127.0.0.${10 + spec.threads}`;
+    case "floor":
+      return FLOORS[spec.runtime].host;
     default:
-      return `127.0.0.${40 + spec.workers}`;
+      return `127.0.0.${(spec.logLevel === "info" ? 40 : 50) + spec.workers}`;
   }
 }
+
+/** The host names of the first 10 tenants: HAProxy's map and the floors' accepted names. */
+function tenantHosts(env: Env): string[] {
+  return generatePolicy({
+    tenants: 10,
+    rules: 10,
+    listen: "",
+    upstream: "",
+    upstreamProxy: env.upstreamProxy,
+    sni: env.sni,
+    allowedLink: env.allowedLink,
+  }).hosts;
+}
+
+/** A line linkgate writes when a connection ends (docs/observability.md). */
+const isConnectionLine = (line: string) => line.endsWith('"msg":"connection"}');
 
 /**
  * The closest HAProxy 2.6 equivalent of linkgate's listener: PROXY header accepted
@@ -207,20 +267,19 @@ backend upstream
 `;
 }
 
-/** Writes the small policy (10 tenants, 100 rules) for `listen` -> `upstream`; returns the file. */
+/**
+ * Writes the small policy (10 tenants, 100 rules) for `listen` -> `upstream`, with the admin
+ * endpoint on `adminBind`; returns the file.
+ */
 export function writeLinkgateConfig(
   env: Env,
   name: string,
-  listen: string,
-  upstream: string,
-  tenants = 10,
-  rules = 100,
+  o: { listen: string; upstream: string; adminBind: string; logLevel: "info" | "warn" },
 ): { file: string; hosts: string[]; bytes: number } {
   const { config, hosts } = generatePolicy({
-    tenants,
-    rules,
-    listen,
-    upstream,
+    tenants: 10,
+    rules: 100,
+    ...o,
     upstreamProxy: env.upstreamProxy,
     sni: env.sni,
     allowedLink: env.allowedLink,
@@ -245,25 +304,24 @@ export async function startSystem(
       port: backend.port,
       proc: null,
       pids: () => [],
+      metricsUrl: null,
+      connectionLines: () => null,
       stop: async () => {},
     };
   }
   const host = systemAddress(spec);
   const port = await freePort(host);
   let proc: Proc;
+  let metricsUrl: string | null = null;
   if (spec.kind === "haproxy") {
     const id = nextId();
-    const { hosts } = generatePolicy({
-      tenants: 10,
-      rules: 10,
-      listen: "",
-      upstream: "",
-      upstreamProxy: env.upstreamProxy,
-      sni: env.sni,
-      allowedLink: env.allowedLink,
-    });
     const mapFile = join(env.tmp, `haproxy-${id}.map`);
-    writeFileSync(mapFile, hosts.map((h) => `${h} upstream\n`).join(""));
+    writeFileSync(
+      mapFile,
+      tenantHosts(env)
+        .map((h) => `${h} upstream\n`)
+        .join(""),
+    );
     const cfg = join(env.tmp, `haproxy-${id}.cfg`);
     writeFileSync(
       cfg,
@@ -283,8 +341,21 @@ export async function startSystem(
       throw new Error(`HAProxy rejects ${cfg}: ${e.stderr?.toString() ?? error}`);
     }
     proc = new Proc("haproxy", ["-db", "-f", cfg], { name: label, execWrapper: env.helper });
+  } else if (spec.kind === "floor") {
+    const hosts = tenantHosts(env).join(",");
+    const args = [`${host}:${port}`, backend.target, hosts, env.upstreamProxy];
+    const { program, args: argv } = FLOORS[spec.runtime].command(env, args);
+    proc = new Proc(program, argv, { name: label, cwd: env.root, execWrapper: env.helper });
   } else {
-    const { file } = writeLinkgateConfig(env, spec.name, `${host}:${port}`, backend.target);
+    let adminPort = await freePort(host);
+    while (adminPort === port) adminPort = await freePort(host);
+    metricsUrl = `http://${host}:${adminPort}/metrics`;
+    const { file } = writeLinkgateConfig(env, spec.name, {
+      listen: `${host}:${port}`,
+      upstream: backend.target,
+      adminBind: `${host}:${adminPort}`,
+      logLevel: spec.logLevel,
+    });
     const profile =
       env.cpuProfDir !== null && spec.workers === 1
         ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
@@ -293,7 +364,7 @@ export async function startSystem(
     proc = new Proc(
       process.execPath,
       [...profile, ...env.linkgateArgs, "serve", "-c", file, "--no-watch", ...workers],
-      { name: label, cwd: env.root, execWrapper: env.helper },
+      { name: label, cwd: env.root, execWrapper: env.helper, countOnly: isConnectionLine },
     );
   }
   try {
@@ -310,8 +381,24 @@ export async function startSystem(
     port,
     proc: p,
     pids: () => (p.running ? processTree(p.pid) : []),
+    metricsUrl,
+    connectionLines: () =>
+      spec.kind === "linkgate" && spec.logLevel === "info" ? p.counted : null,
     stop: () => p.stop("SIGTERM", 5000),
   };
+}
+
+/** GETs the metrics as Prometheus would; returns null, or why the scrape failed. */
+async function scrapeMetrics(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    if (res.status !== 200) return `${url}: HTTP ${res.status}`;
+    if (!text.includes("linkgate_connections_total")) return `${url}: no connection counter`;
+    return null;
+  } catch (error) {
+    return `${url}: ${(error as Error).message}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,6 +406,8 @@ export async function startSystem(
 
 export interface LoadResult {
   seconds: number;
+  /** Connections opened, those still open when the time was up included. */
+  started: number;
   ok: number;
   noReply: number;
   reset: number;
@@ -384,6 +473,7 @@ export async function runLoad(
   const hist = mergeHistograms(rs.map((r) => r.hist as Histogram));
   return {
     seconds,
+    started: sum("started"),
     ok: sum("ok"),
     noReply: sum("noReply"),
     reset: sum("reset"),
@@ -401,22 +491,54 @@ export async function runLoad(
   };
 }
 
-/** Runs the load and the CPU time the system (and the backend) used meanwhile. */
+export interface MeasuredLoad extends LoadResult {
+  /** CPU seconds the system's processes used. */
+  systemCpu: number;
+  backendCpu: number;
+  /** CPU seconds the whole machine used (busy time, every program). */
+  machineCpu: number;
+  /** Connection lines the system logged meanwhile, or null for a system that logs none. */
+  logLines: number | null;
+  /** The /metrics scrape halfway through: null if the system has none, else its outcome. */
+  scrape: { ok: boolean; error: string | null } | null;
+}
+
+/**
+ * Runs the load, with the CPU time the system (and the backend) used meanwhile. A system with
+ * an admin endpoint is scraped halfway through, so that the scrape's cost is in its CPU time.
+ */
 export async function measuredLoad(
   env: Env,
   system: RunningSystem,
   backend: Backend,
   payloadFile: string,
   o: { concurrency: number; generators: number; seconds: number; expect?: number },
-): Promise<LoadResult & { systemCpu: number; backendCpu: number }> {
+): Promise<MeasuredLoad> {
   const pids = system.pids();
   const c0 = cpuSeconds(pids);
   const b0 = cpuSeconds([backend.proc.pid]);
+  const m0 = machineCpuSeconds();
+  const lines0 = system.connectionLines();
+  const url = system.metricsUrl;
+  const scraped =
+    url === null
+      ? null
+      : new Promise<void>((r) => setTimeout(r, o.seconds * 500)).then(() => scrapeMetrics(url));
   const r = await runLoad(env, system, payloadFile, o);
+  const scrapeError = await scraped;
+  const systemCpu = cpuSeconds(pids) - c0;
+  const backendCpu = cpuSeconds([backend.proc.pid]) - b0;
+  const machineCpu = machineCpuSeconds() - m0;
+  // The last connections' lines may still be in the pipe: give them a moment to arrive.
+  if (lines0 !== null) await new Promise((resolve) => setTimeout(resolve, 100));
+  const lines1 = system.connectionLines();
   return {
     ...r,
-    systemCpu: cpuSeconds(pids) - c0,
-    backendCpu: cpuSeconds([backend.proc.pid]) - b0,
+    systemCpu,
+    backendCpu,
+    machineCpu,
+    logLines: lines0 === null || lines1 === null ? null : lines1 - lines0,
+    scrape: scraped === null ? null : { ok: scrapeError === null, error: scrapeError },
   };
 }
 

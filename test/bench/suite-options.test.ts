@@ -1,8 +1,11 @@
 /** The command line of `npm run bench` (bench/lib/suite-options.ts): parsing only, no timing. */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { generatePolicy } from "../../bench/lib/policy.js";
 import {
+  FLOOR_RUNTIMES,
   idleCapacity,
   parseSize,
   parseSuiteArgs,
@@ -19,7 +22,7 @@ describe("bench suite options", () => {
     assert.deepEqual(o.workloads, [...WORKLOADS]);
     assert.deepEqual(
       o.systems.map((s) => s.name),
-      ["direct", "haproxy-t1", "haproxy-t2", "linkgate", "linkgate-w2"],
+      ["direct", "haproxy-t1", "haproxy-t2", "floor-node", "linkgate", "linkgate-w2"],
     );
     assert.equal(o.rounds, 5);
     assert.equal(o.seconds, 5);
@@ -49,7 +52,7 @@ describe("bench suite options", () => {
     assert.equal(o.systemsExplicit, true);
   });
 
-  test("systems: haproxy-tN is nbthread N, linkgate-wN is --workers N", () => {
+  test("systems: haproxy-tN is nbthread N, linkgate-wN is --workers N, logging per connection", () => {
     assert.deepEqual(parseSystem("haproxy-t2"), {
       name: "haproxy-t2",
       kind: "haproxy",
@@ -59,10 +62,50 @@ describe("bench suite options", () => {
       name: "linkgate-w4",
       kind: "linkgate",
       workers: 4,
+      logLevel: "info",
     });
-    assert.deepEqual(parseSystem("linkgate"), { name: "linkgate", kind: "linkgate", workers: 1 });
+    assert.deepEqual(parseSystem("linkgate"), {
+      name: "linkgate",
+      kind: "linkgate",
+      workers: 1,
+      logLevel: "info",
+    });
     assert.throws(() => parseSystem("nginx"), /unknown system/);
     assert.throws(() => parseSystem("haproxy-t0"), /unknown system/);
+  });
+
+  test("systems: -quiet is linkgate at log.level warn, by name only", () => {
+    assert.deepEqual(parseSystem("linkgate-quiet"), {
+      name: "linkgate-quiet",
+      kind: "linkgate",
+      workers: 1,
+      logLevel: "warn",
+    });
+    assert.deepEqual(parseSystem("linkgate-w2-quiet"), {
+      name: "linkgate-w2-quiet",
+      kind: "linkgate",
+      workers: 2,
+      logLevel: "warn",
+    });
+    assert.throws(() => parseSystem("linkgate-quiet-w2"), /unknown system/);
+    assert.ok(
+      parseSuiteArgs([]).systems.every((s) => s.kind !== "linkgate" || s.logLevel === "info"),
+    );
+  });
+
+  test("systems: floor-RUNTIME for each runtime with a minimal proxy", () => {
+    for (const runtime of FLOOR_RUNTIMES) {
+      assert.deepEqual(parseSystem(`floor-${runtime}`), {
+        name: `floor-${runtime}`,
+        kind: "floor",
+        runtime,
+      });
+      assert.ok(
+        existsSync(fileURLToPath(new URL(`../../bench/floor/${runtime}.ts`, import.meta.url))),
+      );
+    }
+    assert.throws(() => parseSystem("floor-cobol"), /unknown system.*floor-node/);
+    assert.throws(() => parseSystem("floor"), /unknown system/);
   });
 
   test("bad command lines are errors with a message", () => {
@@ -125,6 +168,24 @@ describe("bench configurations", () => {
     for (const k of ["aws", "azure", "gcp", "-+v4", "-+v6", "aws+v4", "azure+v6"]) {
       assert.ok(kinds.has(k), `rule kind ${k} in ${[...kinds]}`);
     }
+  });
+
+  test("linkgate as the suite runs it: a line per connection and the admin endpoint", () => {
+    const { config } = generatePolicy({
+      tenants: 10,
+      rules: 100,
+      listen: "127.0.0.41:8443",
+      upstream: "127.0.0.2:9",
+      upstreamProxy: "v2",
+      sni: "megacorp.api.example.com",
+      allowedLink: "aws:vpce-08d2bf15fac5001c9",
+      logLevel: "info",
+      adminBind: "127.0.0.41:9090",
+    });
+    const r = validateConfigValue(config);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors.slice(0, 3)));
+    assert.equal(r.config.log.level, "info");
+    assert.deepEqual(r.config.api?.bind, { host: "127.0.0.41", port: 9090 });
   });
 
   test("HAProxy: accept-proxy, SNI map, send-proxy-v2 only when asked", () => {
