@@ -125,6 +125,18 @@ export const ERROR_CATALOGUE = {
   // Command line
   CLI_BAD_INPUT: "the command-line input could not be read",
   CLI_USAGE: "the command line is not valid",
+
+  // linkgate/backend: the helper for backends behind linkgate
+  BACKEND_BAD_OPTION: "a linkgate/backend option is missing or invalid",
+  BACKEND_HEADER_TIMEOUT: "dropped: linkgate's PROXY header did not arrive within headerTimeoutMs",
+  BACKEND_BAD_TENANT_TLV:
+    "the tenant TLV (0xE4) appears more than once or does not hold a tenant id",
+  BACKEND_NO_TENANT:
+    "421: no tenant was vouched for on this connection (no linkgate header, LOCAL, or fallback)",
+  BACKEND_HOST_MISMATCH:
+    "421: the request's host does not belong to the tenant linkgate vouched for",
+  BACKEND_SNI_MISMATCH:
+    "421: the TLS server name is not the one linkgate routed on, or not the tenant's",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
