@@ -176,8 +176,9 @@ export async function tlsExchange(
   preamble: Buffer | null,
   servername: string | null,
   requests: readonly string[],
+  host = "127.0.0.1",
 ): Promise<string> {
-  const secure = await tlsConnect(port, preamble, servername);
+  const secure = await tlsConnect(port, preamble, servername, { host });
   let received = "";
   secure.on("data", (d: Buffer) => {
     received += d.toString("latin1");
