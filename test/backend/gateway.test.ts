@@ -12,6 +12,7 @@ import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway, testCertificate } from "../helpers/gateway.js";
 import { requireProgram, run } from "../helpers/programs.js";
 import {
+  exchange,
   get,
   HOST_PATTERNS,
   h2Get,
@@ -113,6 +114,52 @@ describe("end to end through linkgate", () => {
         out,
         /"tenant":"initech","identity":"aws:vpce-0123456789abcdef0","source":"172\.31\.7\.113"/,
       );
+    },
+  );
+
+  test(
+    "the spoofed-header cases of docs/security.md never reach the backend",
+    TIMEOUT,
+    async (t) => {
+      const s = await setup(t);
+      if (s === null) return;
+      const forged = encodeProxyHeaderV2({
+        source: { address: "10.9.9.9", port: 1 },
+        destination: { address: "10.0.0.1", port: 443 },
+        link: VPCE,
+        crc32c: true,
+      });
+      const lb = encodeProxyHeaderV2({
+        source: { address: "172.31.7.113", port: 51442 },
+        destination: { address: "172.31.10.31", port: 443 },
+        link: "aws:vpce-0fedcba9876543210",
+        crc32c: true,
+      });
+      const cases: [string, number, Buffer, string | undefined, string][] = [
+        ["a header on the public listener", s.publicPort, forged, undefined, "TLS_NOT_HANDSHAKE"],
+        [
+          "a client's own header after the load balancer's",
+          s.privatePort,
+          Buffer.concat([lb, forged]),
+          undefined,
+          "TLS_NOT_HANDSHAKE",
+        ],
+        [
+          "a header from outside trustedProxies",
+          s.privatePort,
+          forged,
+          "127.0.0.2",
+          "PP_UNTRUSTED_PEER",
+        ],
+      ];
+      for (const [what, port, bytes, localAddress, reason] of cases) {
+        const r = await exchange(port, [bytes, get(INITECH, "/", true)], { localAddress });
+        assert.equal(r.received, "", what);
+        const record = await s.gw.next();
+        assert.equal(record.decision, "drop", what);
+        assert.equal(record.reason, reason, what);
+      }
+      assert.equal(s.backend.backend.stats().accepted, 0);
     },
   );
 
