@@ -8,7 +8,7 @@
 export { TENANT_TLV } from "../dataplane/upstream-header.js";
 export { ERROR_CATALOGUE, type ErrorCode, LinkgateError } from "../errors/index.js";
 export type { SocketAddress } from "../proxy-protocol/index.js";
-export { hostName, TenantHosts, type TenantHostsOptions } from "./hosts.js";
+export { TenantHosts, type TenantHostsOptions } from "./hosts.js";
 export { type ConnectionPart, type LinkgateInfo, linkgateInfo } from "./info.js";
 export {
   checkRequest,

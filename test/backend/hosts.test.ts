@@ -1,7 +1,8 @@
 /** TenantHosts: host names to tenants, exactly as the gateway maps the SNI. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { hostName, LinkgateError, TenantHosts } from "../../src/backend/index.js";
+import { hostName } from "../../src/backend/hosts.js";
+import { LinkgateError, TenantHosts } from "../../src/backend/index.js";
 import { CompiledPolicy } from "../../src/policy/index.js";
 import { config, tenant } from "../helpers/config.js";
 import { HOST_PATTERNS } from "./helpers.js";
