@@ -88,5 +88,11 @@ export function resolveConfig(file: ConfigFile): LinkgateConfig {
       deniedLinesPerSecond: file.log?.deniedLinesPerSecond ?? d.log.deniedLinesPerSecond,
     },
     shutdown: { drainTimeoutMs: ms(file.shutdown?.drainTimeout, d.shutdown.drainTimeout) },
+    store: file.store === undefined ? null : { ...file.store },
+    limits: {
+      maxRulesPerTenant: file.limits?.maxRulesPerTenant ?? d.limits.maxRulesPerTenant,
+      maxApiBodyBytes: file.limits?.maxApiBodyBytes ?? d.limits.maxApiBodyBytes,
+    },
+    revocation: file.revocation ?? d.revocation,
   };
 }

@@ -39,6 +39,8 @@ export const DEFAULTS = {
   },
   log: { level: "info", deniedLinesPerSecond: 100 },
   shutdown: { drainTimeout: "30s" },
+  limits: { maxRulesPerTenant: 1000, maxApiBodyBytes: 1_048_576 },
+  revocation: "close",
 } as const;
 
 /** Bounds of each duration, in milliseconds (inclusive). */
@@ -61,6 +63,9 @@ export const LIMITS = {
   maxProxyHeaderBytes: { min: 16, max: 65_551 },
   /** As the ClientHello decoder (src/tls/options.ts). */
   maxClientHelloBytes: { min: 64, max: 262_144 },
+  maxRulesPerTenant: { min: 1, max: 1_000_000 },
+  /** A rule list at the default cap is about 200 KB of JSON; 64 MiB is a generous ceiling. */
+  maxApiBodyBytes: { min: 1024, max: 67_108_864 },
 } as const;
 
 export const NAME_PATTERN = "^[a-z0-9-]{1,63}$";
@@ -405,14 +410,15 @@ export const RoutingSchema = Type.Object(
 export const ApiSchema = Type.Object(
   {
     bind: HostPort(
-      "The address of the admin HTTP endpoint (`/metrics` for Prometheus, `/healthz`, `/readyz`): an IP address and a port. Keep it on a private interface.",
+      "The address of the admin HTTP endpoint (the REST API under `/v1` and `/openapi.json`, `/metrics` for Prometheus, `/healthz`, `/readyz`): an IP address and a port. Keep it on a private interface.",
       ["127.0.0.1:9090"],
       "ip",
     ),
   },
   {
     additionalProperties: false,
-    description: "The admin HTTP endpoint. Absent: none is started.",
+    description:
+      "The admin HTTP endpoint and the control-plane REST API (docs/api.md). Absent: none is started. Admin tokens are not kept in this file: they come from the environment, `LINKGATE_ADMIN_TOKEN` (one token) and `LINKGATE_ADMIN_TOKEN_FILE` (a file with one token per line, for secrets managers and rotation).",
   },
 );
 
@@ -458,7 +464,8 @@ export const SqliteStoreSchema = Type.Object(
     type: Type.Literal("sqlite", { description: "A SQLite file (one instance)." }),
     path: Type.String({
       minLength: 1,
-      description: "The database file.",
+      description:
+        "The database file, relative to the working directory. SQLite adds `-wal` and `-shm` files beside it (write-ahead log).",
       examples: ["./linkgate.db"],
     }),
   },
@@ -480,12 +487,45 @@ export const PostgresStoreSchema = Type.Object(
 
 export const StoreSchema = Type.Union([SqliteStoreSchema, PostgresStoreSchema], {
   description:
-    "Where tenants registered through the API are kept: `{ type: sqlite, path }` or `{ type: postgres, url }`. Coming with the control plane: today the shape is validated and the key is otherwise ignored (tenants come from this file only).",
+    "Where tenants registered through the REST API are kept, with their rules, tokens, audit log, hit counts and observed identities: `{ type: sqlite, path }` (one instance; the file is created, and its schema migrated, at start). `{ type: postgres, url }` (a fleet) is validated but not available yet: a server with it refuses to start. Absent: tenants come from this file only and the REST API is read-only.",
   examples: [
     { type: "sqlite", path: "./linkgate.db" },
     { type: "postgres", url: "postgres://linkgate@db.internal/linkgate" },
   ],
   "x-type": "object (sqlite | postgres)",
+});
+
+export const LimitsSchema = Type.Object(
+  {
+    maxRulesPerTenant: Type.Optional(
+      Type.Integer({
+        minimum: LIMITS.maxRulesPerTenant.min,
+        maximum: LIMITS.maxRulesPerTenant.max,
+        default: DEFAULTS.limits.maxRulesPerTenant,
+        description:
+          "The most rules a tenant may hold through the REST API; beyond it a change is refused (`RULES_LIMIT`). Tenants of this file are not capped.",
+        examples: [1000],
+      }),
+    ),
+    maxApiBodyBytes: Type.Optional(
+      Type.Integer({
+        minimum: LIMITS.maxApiBodyBytes.min,
+        maximum: LIMITS.maxApiBodyBytes.max,
+        default: DEFAULTS.limits.maxApiBodyBytes,
+        description:
+          "The largest REST API request body, in bytes; a larger one is refused with 413 (`BODY_TOO_LARGE`) before it is parsed.",
+        examples: [1048576],
+      }),
+    ),
+  },
+  { additionalProperties: false, description: "Caps on what the REST API accepts." },
+);
+
+export const RevocationSchema = Type.Enum(["close", "keep"], {
+  default: DEFAULTS.revocation,
+  description:
+    "What happens to live connections that a policy change (a reload or a REST API change) no longer admits. `close`: they are closed at once, logged with `POLICY_REVOKED`. `keep`: they run until they end; only new connections get the new policy.",
+  examples: ["close"],
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -508,6 +548,8 @@ export const ConfigFileSchema = Type.Object(
     log: Type.Optional(LogSchema),
     shutdown: Type.Optional(ShutdownSchema),
     store: Type.Optional(StoreSchema),
+    limits: Type.Optional(LimitsSchema),
+    revocation: Type.Optional(RevocationSchema),
   },
   {
     additionalProperties: false,
@@ -524,5 +566,6 @@ export type ApiFile = Type.Static<typeof ApiSchema>;
 export type LogFile = Type.Static<typeof LogSchema>;
 export type ShutdownFile = Type.Static<typeof ShutdownSchema>;
 export type StoreFile = Type.Static<typeof StoreSchema>;
+export type LimitsFile = Type.Static<typeof LimitsSchema>;
 /** The file as written, once it has passed the schema. */
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>;

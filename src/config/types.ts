@@ -86,7 +86,7 @@ export interface TenantConfig {
 }
 
 export interface ApiConfig {
-  /** The admin HTTP endpoint: /metrics, /healthz, /readyz. */
+  /** The admin HTTP endpoint: the REST API, /metrics, /healthz, /readyz. */
   bind: HostPort;
 }
 
@@ -101,6 +101,19 @@ export interface ShutdownConfig {
   drainTimeoutMs: number;
 }
 
+/** Where API tenants are kept; only src/store reads it (openStore). */
+export type StoreConfig = { type: "sqlite"; path: string } | { type: "postgres"; url: string };
+
+export interface LimitsConfig {
+  /** Rules an API tenant may hold; default 1000. */
+  maxRulesPerTenant: number;
+  /** Largest REST API request body; default 1 MiB. */
+  maxApiBodyBytes: number;
+}
+
+/** close: live connections a policy change no longer admits are closed; keep: they run on. */
+export type Revocation = "close" | "keep";
+
 export interface LinkgateConfig {
   listeners: ListenerConfig[];
   routing: RoutingConfig;
@@ -108,4 +121,8 @@ export interface LinkgateConfig {
   api: ApiConfig | null;
   log: LogConfig;
   shutdown: ShutdownConfig;
+  /** null: tenants come from the file only, and the REST API is read-only. */
+  store: StoreConfig | null;
+  limits: LimitsConfig;
+  revocation: Revocation;
 }

@@ -64,7 +64,7 @@ test("every key is in docs/config.md, and every CONFIG_ code with its text", () 
   }
   assert.match(doc, /## Decision semantics/);
   assert.match(doc, /a cidr-only rule never admits Private Link traffic/);
-  assert.match(doc, /coming with the control plane/i);
+  assert.match(doc, /LINKGATE_ADMIN_TOKEN_FILE/);
 });
 
 test("the tenant and rule schemas are exported on their own, as plain JSON Schema", () => {

@@ -43,7 +43,9 @@ describe("defaults", () => {
     assert.equal(c.api, null);
     assert.deepEqual(c.log, { level: "info", deniedLinesPerSecond: 100 });
     assert.deepEqual(c.shutdown, { drainTimeoutMs: 30000 });
-    assert.equal("store" in c, false);
+    assert.equal(c.store, null);
+    assert.deepEqual(c.limits, { maxRulesPerTenant: 1000, maxApiBodyBytes: 1048576 });
+    assert.equal(c.revocation, "close");
   });
 
   test("tenants and routing.hostPatterns may be absent", () => {
@@ -737,14 +739,14 @@ describe("api, log, shutdown, store", () => {
     );
   });
 
-  test("store: validated (sqlite with path, postgres with url), not part of the resolved config", () => {
+  test("store: sqlite with path, postgres with url, resolved as written", () => {
     for (const store of [
       { type: "sqlite", path: "./linkgate.db" },
       { type: "postgres", url: "postgres://linkgate@db/linkgate" },
       { type: "postgres", url: "postgresql://db/linkgate" },
     ]) {
       const c = valid((d) => (d.store = store));
-      assert.equal("store" in c, false);
+      assert.deepEqual(c.store, store);
     }
     invalid(
       (d) => (d.store = { type: "mysql" }),
@@ -773,5 +775,40 @@ describe("api, log, shutdown, store", () => {
       "CONFIG_UNKNOWN_KEY",
     );
     invalid((d) => (d.store = "sqlite"), "store", "CONFIG_SCHEMA", /mapping/);
+  });
+});
+
+describe("limits, revocation", () => {
+  test("limits.maxRulesPerTenant and limits.maxApiBodyBytes: integers within bounds", () => {
+    const c = valid((d) => (d.limits = { maxRulesPerTenant: 5, maxApiBodyBytes: 2048 }));
+    assert.deepEqual(c.limits, { maxRulesPerTenant: 5, maxApiBodyBytes: 2048 });
+    assert.deepEqual(valid((d) => (d.limits = { maxRulesPerTenant: 7 })).limits, {
+      maxRulesPerTenant: 7,
+      maxApiBodyBytes: 1048576,
+    });
+    invalid(
+      (d) => (d.limits = { maxRulesPerTenant: 0 }),
+      "limits.maxRulesPerTenant",
+      "CONFIG_SCHEMA",
+      /at least 1/,
+    );
+    invalid(
+      (d) => (d.limits = { maxApiBodyBytes: 100 }),
+      "limits.maxApiBodyBytes",
+      "CONFIG_SCHEMA",
+      /at least 1024/,
+    );
+    invalid(
+      (d) => (d.limits = { maxRules: 5 }),
+      "limits.maxRules",
+      "CONFIG_UNKNOWN_KEY",
+      /did you mean "maxRulesPerTenant"/,
+    );
+  });
+
+  test("revocation: close or keep", () => {
+    assert.equal(valid((d) => (d.revocation = "keep")).revocation, "keep");
+    invalid((d) => (d.revocation = "Close"), "revocation", "CONFIG_SCHEMA", /did you mean "close"/);
+    invalid((d) => (d.revocation = "drop"), "revocation", "CONFIG_SCHEMA", /"close", "keep"/);
   });
 });

@@ -66,6 +66,9 @@ export function config(over: Partial<LinkgateConfig> = {}): LinkgateConfig {
     api: null,
     log: { level: "silent", deniedLinesPerSecond: 100 },
     shutdown: { drainTimeoutMs: 1000 },
+    store: null,
+    limits: { maxRulesPerTenant: 1000, maxApiBodyBytes: 1_048_576 },
+    revocation: "close",
     ...over,
   };
 }
