@@ -137,6 +137,45 @@ export const ERROR_CATALOGUE = {
     "421: the request's host does not belong to the tenant linkgate vouched for",
   BACKEND_SNI_MISMATCH:
     "421: the TLS server name is not the one linkgate routed on, or not the tenant's",
+
+  // Control-plane REST API (docs/api.md); each code's HTTP status is in src/control/errors.ts
+  NOT_FOUND: "no such route: the method and path match no endpoint",
+  AUTH_REQUIRED: "the request has no bearer token (Authorization: Bearer <token>)",
+  AUTH_INVALID: "the bearer token is not a valid admin or tenant token, or it was revoked",
+  AUTH_FORBIDDEN: "a tenant token may not do this: it needs an admin token",
+  AUTH_RATE_LIMITED: "too many failed authentications from this address: retry after Retry-After",
+  BODY_TOO_LARGE: "the request body is larger than limits.maxApiBodyBytes",
+  BODY_INVALID: "the request body is not valid JSON, or is empty with a JSON content type",
+  UNSUPPORTED_MEDIA_TYPE: "a request body must be JSON (Content-Type: application/json)",
+  VALIDATION_FAILED: "a value in the request has the wrong type, is missing or is out of range",
+  UNKNOWN_FIELD: "the request has a field that does not exist (a typo?)",
+  CURSOR_INVALID: "the pagination cursor is not one this list returned",
+  TENANT_NOT_FOUND: "no such tenant, or not one this token may see",
+  TENANT_EXISTS: "a tenant with this id exists already, in the store or the configuration file",
+  TENANT_MANAGED_BY_CONFIG: "the tenant is defined in the configuration file: the API cannot change it",
+  HOSTNAME_INVALID: "a tenant host name must be a lower-case DNS name",
+  HOSTNAME_TAKEN: "the host name belongs to another tenant, exactly or through a host pattern",
+  UPSTREAM_INVALID: 'an upstream must be "host:port" (IPv6 in brackets), the host an IP or DNS name',
+  UPSTREAM_REQUIRED: "the tenant needs its own upstream: routing.upstream is not set",
+  RULE_NOT_FOUND: "no such rule in this tenant",
+  RULE_EMPTY: "a rule needs a link, a cidr, or both",
+  RULE_INVALID_LINK:
+    'a link must be "aws:vpce-" and 17 (or 8) lower-case hex digits, "azure:<uint32>" or "gcp:<uint64>"',
+  RULE_INVALID_CIDR: "a cidr must be an IPv4 or IPv6 network with zero host bits",
+  RULE_INVALID_EXPIRY: "expiresAt must be an RFC 3339 time with a time zone, in the future",
+  RULE_DUPLICATE: "the tenant has a rule with this link and cidr already",
+  RULES_LIMIT: "the change would give the tenant more rules than limits.maxRulesPerTenant",
+  PRECONDITION_FAILED: "If-Match does not match the current ETag: the tenant changed since it was read",
+  LOCKOUT_GUARD:
+    "refused: the change would deny all the traffic the tenant admitted in the last 24 hours",
+  TOKEN_NOT_FOUND: "no such token for this tenant",
+  OBSERVED_NOT_FOUND: "this identity has not been observed reaching this tenant",
+  STORE_READ_ONLY: "the API is read-only: no store is configured (store: in the configuration)",
+  STORE_NOT_CONFIGURED:
+    "tokens, observed identities and the audit log are kept in the store, and none is configured",
+  STORE_UNAVAILABLE: "the store failed to answer; nothing was changed",
+  STORE_UNSUPPORTED: "this store type is not available in this version of linkgate",
+  INTERNAL_ERROR: "an unexpected error in linkgate (it is logged); not caused by the request",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
