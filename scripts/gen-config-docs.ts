@@ -220,12 +220,13 @@ function topLevelTable(schema: Schema): string {
 }
 
 /**
- * The project formats Markdown with Biome (`npm run lint` checks docs/ too), so the generated
- * text goes through the same formatter: the file on disk is then both current and formatted.
+ * The project formats docs with Biome (`npm run lint` checks docs/ too), so generated text goes
+ * through the same formatter, as the file at `path`: the file on disk is then both current and
+ * formatted.
  */
-function formatMarkdown(text: string): string {
+export function formatWithBiome(text: string, path: string): string {
   const biome = fileURLToPath(new URL("node_modules/@biomejs/biome/bin/biome", ROOT));
-  const r = spawnSync(process.execPath, [biome, "format", `--stdin-file-path=${DOCS_PATH}`], {
+  const r = spawnSync(process.execPath, [biome, "format", `--stdin-file-path=${path}`], {
     input: text,
     encoding: "utf8",
   });
@@ -235,7 +236,7 @@ function formatMarkdown(text: string): string {
 
 /** The whole of docs/config.md. */
 export function renderConfigDocs(): string {
-  return formatMarkdown(renderRawConfigDocs());
+  return formatWithBiome(renderRawConfigDocs(), DOCS_PATH);
 }
 
 /** docs/config.md before formatting. */

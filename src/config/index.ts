@@ -26,7 +26,7 @@ export { matchHostPattern, parseHostPattern, TENANT_PLACEHOLDER } from "./patter
 export { resolveConfig } from "./resolve.js";
 export * from "./schema.js";
 export type * from "./types.js";
-export { createAjv } from "./validate.js";
+export { createAjv, schemaIssuesFor } from "./validate.js";
 
 import type { LinkgateConfig } from "./types.js";
 

@@ -11,6 +11,8 @@ import { suggest } from "./suggest.js";
 type Schema = Record<string, unknown>;
 
 let compiled: ValidateFunction | undefined;
+/** Validators of other schemas (the REST API's bodies), compiled once each. */
+const compiledBySchema = new WeakMap<object, ValidateFunction>();
 
 /** The Ajv instance used for configuration schemas: all errors, the x- annotations known. */
 export function createAjv(): Ajv {
@@ -161,7 +163,8 @@ function translate(error: ErrorObject, root: unknown): ConfigIssue {
 
 /**
  * Ajv reports every branch of a failed anyOf plus the anyOf itself. When the value picks a
- * branch by its `type` (the store), only that branch's errors are kept; otherwise the whole
+ * branch by its `type` (the store), only that branch's errors are kept, and so are those of
+ * the one other branch of a nullable value (T | null) that is not null; otherwise the whole
  * lot becomes one issue saying what was expected.
  */
 function collapseUnions(errors: ErrorObject[], root: unknown): ConfigIssue[] {
@@ -190,6 +193,13 @@ function collapseUnions(errors: ErrorObject[], root: unknown): ConfigIssue[] {
       return typeof tag === "string" ? tag : "";
     });
     const discriminated = tags.every((t) => t !== "");
+    // A nullable value (T | null) that is not null is judged by T alone, with T's messages.
+    const nonNull = branches.filter((b) => b.type !== "null");
+    if (nonNull.length === 1 && branches.length === 2 && data !== null) {
+      const branch = `${union.schemaPath}/${branches.indexOf(nonNull[0])}/`;
+      remaining.push(...inside.filter((e) => e.schemaPath.startsWith(branch)));
+      continue;
+    }
     if (discriminated && typeof data === "object" && data !== null && !Array.isArray(data)) {
       const tag = (data as Schema).type;
       const index = typeof tag === "string" ? tags.indexOf(tag) : -1;
@@ -231,7 +241,23 @@ function samePath(a: ConfigPath, b: ConfigPath): boolean {
 
 /** The schema's verdict on `value` (the parsed file): no issues when it conforms. */
 export function schemaIssues(value: unknown): ConfigIssue[] {
-  const validate = validator();
+  return issuesOf(validator(), value);
+}
+
+/**
+ * The verdict of any schema built from these parts (the REST API's request bodies) on
+ * `value`, in the same terms as the file's: codes, "did you mean", paths from `value`.
+ */
+export function schemaIssuesFor(schema: object, value: unknown): ConfigIssue[] {
+  let validate = compiledBySchema.get(schema);
+  if (validate === undefined) {
+    validate = createAjv().compile(schema);
+    compiledBySchema.set(schema, validate);
+  }
+  return issuesOf(validate, value);
+}
+
+function issuesOf(validate: ValidateFunction, value: unknown): ConfigIssue[] {
   if (validate(value)) return [];
   const issues = collapseUnions(validate.errors ?? [], value);
   // pattern + maxLength on one value, both explained by its x-expected: say it once.

@@ -1,8 +1,8 @@
 /**
  * The admin HTTP endpoint (`api.bind`): GET /metrics, /healthz and /readyz, on Fastify. The
- * control-plane REST API of later issues lives on the same server: Fastify accepts routes only
- * until it listens, so they are added through `routes` (called before `listen`), or by building
- * the app with `buildAdminApp`, adding to it, then listening on it.
+ * control-plane REST API (src/control/control-plane.ts) lives on the same server: Fastify accepts
+ * routes only until it listens, so they are added through `routes` (called before `listen`), or
+ * by building the app with `buildAdminApp`, adding to it, then listening on it.
  */
 import type { AddressInfo } from "node:net";
 import Fastify, {
@@ -16,6 +16,7 @@ import type { HostPort } from "../config/types.js";
 import type { Health } from "../observability/health.js";
 import { type Logger, logListening } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { sendError } from "./errors.js";
 
 export interface AdminAppOptions {
   /** What /metrics serves: a Metrics, or the sum over the workers of a cluster. */
@@ -103,6 +104,10 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     if (ready) return { status: "ready" };
     return reply.code(503).send({ status: "not ready", reason });
   });
+
+  // Every error in one format, {"error": {"code", "message"}}: the REST API's routes, and
+  // requests that match no route but fail before the 404 (a body that is not JSON).
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({

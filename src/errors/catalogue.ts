@@ -77,6 +77,8 @@ export const ERROR_CATALOGUE = {
   CONFIG_BAD_TENANT_ID: "a tenant id cannot start or end with a hyphen: it is a DNS label",
   CONFIG_NEEDS_RESTART:
     "the new configuration changes listener sockets, which only a restart applies",
+  CONFIG_ADMIN_TOKEN:
+    "an admin token (LINKGATE_ADMIN_TOKEN, LINKGATE_ADMIN_TOKEN_FILE) is unreadable or too short",
 
   // Building headers (encoder, CLI)
   PP_ENCODE_BAD_ADDRESS: "an address to encode is not valid for the chosen family",
@@ -152,10 +154,12 @@ export const ERROR_CATALOGUE = {
   CURSOR_INVALID: "the pagination cursor is not one this list returned",
   TENANT_NOT_FOUND: "no such tenant, or not one this token may see",
   TENANT_EXISTS: "a tenant with this id exists already, in the store or the configuration file",
-  TENANT_MANAGED_BY_CONFIG: "the tenant is defined in the configuration file: the API cannot change it",
+  TENANT_MANAGED_BY_CONFIG:
+    "the tenant is defined in the configuration file: the API cannot change it",
   HOSTNAME_INVALID: "a tenant host name must be a lower-case DNS name",
   HOSTNAME_TAKEN: "the host name belongs to another tenant, exactly or through a host pattern",
-  UPSTREAM_INVALID: 'an upstream must be "host:port" (IPv6 in brackets), the host an IP or DNS name',
+  UPSTREAM_INVALID:
+    'an upstream must be "host:port" (IPv6 in brackets), the host an IP or DNS name',
   UPSTREAM_REQUIRED: "the tenant needs its own upstream: routing.upstream is not set",
   RULE_NOT_FOUND: "no such rule in this tenant",
   RULE_EMPTY: "a rule needs a link, a cidr, or both",
@@ -165,7 +169,8 @@ export const ERROR_CATALOGUE = {
   RULE_INVALID_EXPIRY: "expiresAt must be an RFC 3339 time with a time zone, in the future",
   RULE_DUPLICATE: "the tenant has a rule with this link and cidr already",
   RULES_LIMIT: "the change would give the tenant more rules than limits.maxRulesPerTenant",
-  PRECONDITION_FAILED: "If-Match does not match the current ETag: the tenant changed since it was read",
+  PRECONDITION_FAILED:
+    "If-Match does not match the current ETag: the tenant changed since it was read",
   LOCKOUT_GUARD:
     "refused: the change would deny all the traffic the tenant admitted in the last 24 hours",
   TOKEN_NOT_FOUND: "no such token for this tenant",
