@@ -192,7 +192,10 @@ export interface ChangeSet {
   complete: boolean;
 }
 
-/** Told after every committed change of a tenant's policy, in version order. */
+/**
+ * Told after every committed change of tenants' policies, in version order: `version` is the
+ * change's (the last one's, for an import of many tenants).
+ */
 export type ChangeListener = (change: { version: number; tenantIds: readonly string[] }) => void;
 
 export interface Store {
@@ -206,6 +209,11 @@ export interface Store {
 
   /** TENANT_EXISTS, HOSTNAME_TAKEN, RULE_DUPLICATE. */
   createTenant(input: TenantInput, meta: WriteMeta): Promise<TenantWrite>;
+  /**
+   * Creates many tenants in one transaction, all or none (imports, seeding a fleet): each gets
+   * its version and audit entry as with createTenant; listeners hear of them in one change.
+   */
+  importTenants(inputs: readonly TenantInput[], meta: WriteMeta): Promise<{ version: number }>;
   /** TENANT_NOT_FOUND, PRECONDITION_FAILED, HOSTNAME_TAKEN. */
   updateTenant(id: string, settings: TenantSettings, meta: WriteMeta): Promise<TenantWrite>;
   /** Deletes the tenant, its rules, counters, observations and tokens; keeps its audit log. */

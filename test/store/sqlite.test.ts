@@ -634,6 +634,49 @@ describe("audit", () => {
   });
 });
 
+describe("importTenants", () => {
+  test("many tenants in one transaction: each with its version, one notification", async (t) => {
+    const { store } = openTempStore(t);
+    const heard: { version: number; tenantIds: readonly string[] }[] = [];
+    store.onChange((c) => heard.push(c));
+    await store.createTenant(tenantInput("a", { hostnames: ["a.example.com"] }), ADMIN);
+    const imported = await store.importTenants(
+      [tenantInput("b", { allow: { rules: [{ link: VPCE }] } }), tenantInput("c")],
+      ADMIN,
+    );
+    assert.equal(imported.version, 3);
+    assert.equal((await store.getTenant("b"))?.revision, 2);
+    assert.equal((await store.getTenant("c"))?.revision, 3);
+    assert.deepEqual(heard, [
+      { version: 1, tenantIds: ["a"] },
+      { version: 3, tenantIds: ["b", "c"] },
+    ]);
+    assert.deepEqual(
+      (await store.listAudit("b", { limit: 10, after: null })).items.map((e) => e.action),
+      ["tenant.create"],
+    );
+  });
+
+  test("all or none: one bad tenant leaves nothing of the import", async (t) => {
+    const { store } = openTempStore(t);
+    await store.createTenant(tenantInput("a", { hostnames: ["a.example.com"] }), ADMIN);
+    await rejectsWith(
+      store.importTenants(
+        [tenantInput("b"), tenantInput("c", { hostnames: ["a.example.com"] }), tenantInput("d")],
+        ADMIN,
+      ),
+      "HOSTNAME_TAKEN",
+    );
+    const { tenants, version } = await store.loadAll();
+    assert.deepEqual(
+      tenants.map((x) => x.id),
+      ["a"],
+    );
+    assert.equal(version, 1);
+    assert.deepEqual(await store.importTenants([], ADMIN), { version: 1 });
+  });
+});
+
 describe("loadAll", () => {
   test("matches getTenant for every tenant", async (t) => {
     const { store } = openTempStore(t);
@@ -658,18 +701,18 @@ describe("loadAll", () => {
     const store = SqliteStore.open({ path: ":memory:" });
     t.after(() => store.close());
     const tenants = 10_000;
-    for (let i = 0; i < tenants; i++) {
+    const inputs = Array.from({ length: tenants }, (_, i) => {
       const id = `t${String(i).padStart(5, "0")}`;
-      await store.createTenant(
-        tenantInput(id, {
-          hostnames: [`${id}.example.com`],
-          allow: {
-            rules: Array.from({ length: 10 }, (_, k) => ({ link: `azure:${i * 10 + k}` })),
-          },
-        }),
-        ADMIN,
-      );
-    }
+      return tenantInput(id, {
+        hostnames: [`${id}.example.com`],
+        allow: {
+          rules: Array.from({ length: 10 }, (_, k) => ({ link: `azure:${i * 10 + k}` })),
+        },
+      });
+    });
+    // Two imports, in an order that is not the id order.
+    await store.importTenants(inputs.slice(5000), ADMIN);
+    await store.importTenants(inputs.slice(0, 5000), ADMIN);
     const { tenants: loaded, version } = await store.loadAll();
     assert.equal(version, tenants);
     assert.equal(loaded.length, tenants);

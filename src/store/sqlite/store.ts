@@ -53,6 +53,9 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, SQLInputValue>;
 
+/** A rule as loadAll reads it: the columns of RULE_COLUMNS, in order. */
+type RuleTuple = [string, string | null, string | null, string | null, number | null, number];
+
 const TENANT_COLUMNS =
   "id, enforcement, upstream, restricted, public_internet, created_at, updated_at, revision";
 const RULE_COLUMNS = "id, link, cidr, description, expires_at, created_at";
@@ -233,8 +236,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  #notify(version: number, tenantId: string): void {
-    const change = { version, tenantIds: [tenantId] };
+  #notify(version: number, tenantIds: readonly string[]): void {
+    const change = { version, tenantIds };
     for (const listener of this.#listeners) {
       try {
         listener(change);
@@ -295,41 +298,28 @@ export class SqliteStore implements Store {
     this.#db.exec("BEGIN");
     try {
       const version = this.#version();
-      const hostnames = new Map<string, string[]>();
-      const byHost = this.#db.prepare(
-        "SELECT tenant_id, hostname FROM tenant_hostnames ORDER BY tenant_id, position",
-      );
-      byHost.setReturnArrays(true);
-      for (const r of byHost.iterate() as Iterable<SQLInputValue[]>) {
-        const tenant = String(r[0]);
-        const list = hostnames.get(tenant);
-        if (list === undefined) hostnames.set(tenant, [String(r[1])]);
-        else list.push(String(r[1]));
-      }
-      // Rules come clustered by tenant, in the order of the tenants below: one merge pass.
-      const ruleRows = this.#db.prepare(
-        `SELECT tenant_id, ${RULE_COLUMNS} FROM rules ORDER BY tenant_id, position`,
-      );
-      ruleRows.setReturnArrays(true);
-      const rules = ruleRows.iterate() as Iterator<SQLInputValue[]>;
-      let pending = rules.next();
+      // Each tenant's host names and rules come as one JSON array, built by SQLite along the
+      // (tenant, position) key: for a million rules this is several times faster than a row
+      // per rule through node:sqlite, and JSON.parse is the fastest way into V8.
       const tenants: StoredTenant[] = [];
-      for (const row of this.#all(`SELECT ${TENANT_COLUMNS} FROM tenants ORDER BY id`)) {
-        const id = String(row.id);
-        const own: StoredRule[] = [];
-        while (!pending.done && String(pending.value[0]) === id) {
-          const r = pending.value;
-          own.push({
-            id: String(r[1]),
-            link: strOrNull(r[2]),
-            cidr: strOrNull(r[3]),
-            description: strOrNull(r[4]),
-            expiresAt: numOrNull(r[5]),
-            createdAt: num(r[6]),
-          });
-          pending = rules.next();
-        }
-        tenants.push(this.#assemble(row, hostnames.get(id) ?? [], own));
+      for (const row of this.#all(`
+        SELECT ${TENANT_COLUMNS},
+          (SELECT json_group_array(hostname ORDER BY position)
+             FROM tenant_hostnames WHERE tenant_id = tenants.id) AS hostnames_json,
+          (SELECT json_group_array(json_array(${RULE_COLUMNS}) ORDER BY position)
+             FROM rules WHERE tenant_id = tenants.id) AS rules_json
+        FROM tenants ORDER BY id`)) {
+        const rules = (JSON.parse(String(row.rules_json)) as RuleTuple[]).map(
+          ([id, link, cidr, description, expiresAt, createdAt]): StoredRule => ({
+            id,
+            link,
+            cidr,
+            description,
+            expiresAt,
+            createdAt,
+          }),
+        );
+        tenants.push(this.#assemble(row, JSON.parse(String(row.hostnames_json)), rules));
       }
       return { tenants, version };
     } finally {
@@ -471,43 +461,64 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Inserts a new tenant, inside a transaction; returns it and its version. */
+  #insertTenant(input: TenantInput, now: number, actor: string): TenantWrite {
+    if (this.#get("SELECT 1 AS x FROM tenants WHERE id = ?", input.id) !== undefined) {
+      fail("TENANT_EXISTS", `a tenant "${input.id}" exists already`);
+    }
+    const rules = this.#rulesOf(input.allow?.rules ?? [], now, []);
+    const version = this.#bump(input.id, now, false);
+    this.#run(
+      `INSERT INTO tenants (${TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      input.id,
+      input.enforcement,
+      input.upstream,
+      input.allow === null ? 0 : 1,
+      input.allow?.publicInternet === true ? 1 : 0,
+      now,
+      now,
+      version,
+    );
+    this.#setHostnames(input.id, input.hostnames);
+    rules.forEach((r, i) => {
+      this.#insertRule(input.id, i, r);
+    });
+    const tenant: StoredTenant = {
+      id: input.id,
+      hostnames: [...input.hostnames],
+      upstream: input.upstream,
+      enforcement: input.enforcement,
+      allow: input.allow === null ? null : { publicInternet: input.allow.publicInternet, rules },
+      createdAt: now,
+      updatedAt: now,
+      revision: version,
+    };
+    this.#audit(input.id, now, actor, "tenant.create", null, tenantJson(tenant, true), version);
+    return { tenant, version };
+  }
+
   async createTenant(input: TenantInput, meta: WriteMeta): Promise<TenantWrite> {
     const now = this.#now();
-    const { tenant, version } = this.#transaction(() => {
-      if (this.#get("SELECT 1 AS x FROM tenants WHERE id = ?", input.id) !== undefined) {
-        fail("TENANT_EXISTS", `a tenant "${input.id}" exists already`);
-      }
-      const rules = this.#rulesOf(input.allow?.rules ?? [], now, []);
-      const version = this.#bump(input.id, now, false);
-      this.#run(
-        `INSERT INTO tenants (${TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        input.id,
-        input.enforcement,
-        input.upstream,
-        input.allow === null ? 0 : 1,
-        input.allow?.publicInternet === true ? 1 : 0,
-        now,
-        now,
-        version,
-      );
-      this.#setHostnames(input.id, input.hostnames);
-      rules.forEach((r, i) => {
-        this.#insertRule(input.id, i, r);
-      });
-      const tenant = this.#readTenant(input.id) as StoredTenant;
-      this.#audit(
-        input.id,
-        now,
-        meta.actor,
-        "tenant.create",
-        null,
-        tenantJson(tenant, true),
-        version,
-      );
-      return { tenant, version };
+    const written = this.#transaction(() => this.#insertTenant(input, now, meta.actor));
+    this.#notify(written.version, [input.id]);
+    return written;
+  }
+
+  async importTenants(
+    inputs: readonly TenantInput[],
+    meta: WriteMeta,
+  ): Promise<{ version: number }> {
+    const now = this.#now();
+    let version = 0;
+    this.#transaction(() => {
+      for (const input of inputs) version = this.#insertTenant(input, now, meta.actor).version;
     });
-    this.#notify(version, tenant.id);
-    return { tenant, version };
+    if (inputs.length > 0)
+      this.#notify(
+        version,
+        inputs.map((t) => t.id),
+      );
+    return { version: version === 0 ? this.#version() : version };
   }
 
   async updateTenant(id: string, settings: TenantSettings, meta: WriteMeta): Promise<TenantWrite> {
@@ -542,7 +553,7 @@ export class SqliteStore implements Store {
       );
       return { tenant, version };
     });
-    this.#notify(result.version, id);
+    this.#notify(result.version, [id]);
     return result;
   }
 
@@ -559,7 +570,7 @@ export class SqliteStore implements Store {
       this.#audit(id, now, meta.actor, "tenant.delete", tenantJson(before, true), null, version);
       return version;
     });
-    this.#notify(version, id);
+    this.#notify(version, [id]);
     return { version };
   }
 
@@ -597,7 +608,7 @@ export class SqliteStore implements Store {
       this.#audit(tenantId, now, meta.actor, "rule.create", null, ruleJson(rule), version);
       return { tenant: this.#readTenant(tenantId) as StoredTenant, version, rule };
     });
-    this.#notify(result.version, tenantId);
+    this.#notify(result.version, [tenantId]);
     return result;
   }
 
@@ -613,7 +624,7 @@ export class SqliteStore implements Store {
       this.#audit(tenantId, now, meta.actor, "rule.delete", ruleJson(rule), null, version);
       return { tenant: this.#readTenant(tenantId) as StoredTenant, version };
     });
-    this.#notify(result.version, tenantId);
+    this.#notify(result.version, [tenantId]);
     return result;
   }
 
@@ -652,7 +663,7 @@ export class SqliteStore implements Store {
       );
       return { tenant: this.#readTenant(tenantId) as StoredTenant, version };
     });
-    this.#notify(result.version, tenantId);
+    this.#notify(result.version, [tenantId]);
     return result;
   }
 
