@@ -22,12 +22,10 @@ import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway, testCertificate } from "../helpers/gateway.js";
 import {
   type Certificate,
-  findProgram,
   freePort,
   HAPROXY_TEST_PREAMBLE,
   requireProgram,
   run,
-  skipLoudly,
   startHaproxy,
   tempDir,
   waitFor,
@@ -278,11 +276,9 @@ ${httpBlock}
   return { logs: () => output };
 }
 
-/** Whether nginx is installed; .ci/run does not install it, so a missing nginx always skips. */
+/** Whether nginx is installed (.ci/run installs it; in CI a missing nginx fails the test). */
 function haveNginx(t: TestContext): boolean {
-  if (findProgram("nginx") !== null) return true;
-  skipLoudly(t, "nginx is not on PATH (Debian package nginx-light)");
-  return false;
+  return requireProgram(t, "nginx", "nginx-light");
 }
 
 function nginxSnippet(name: string, cert: Certificate, listen: string, app: number): string {
