@@ -88,6 +88,9 @@ export function resolveConfig(file: ConfigFile): LinkgateConfig {
       deniedLinesPerSecond: file.log?.deniedLinesPerSecond ?? d.log.deniedLinesPerSecond,
     },
     shutdown: { drainTimeoutMs: ms(file.shutdown?.drainTimeout, d.shutdown.drainTimeout) },
+    metrics: {
+      perTenantLabels: file.metrics?.perTenantLabels ?? d.metrics.perTenantLabels,
+    },
     store: file.store === undefined ? null : { ...file.store },
     limits: {
       maxRulesPerTenant: file.limits?.maxRulesPerTenant ?? d.limits.maxRulesPerTenant,

@@ -41,6 +41,7 @@ export const DEFAULTS = {
   shutdown: { drainTimeout: "30s" },
   limits: { maxRulesPerTenant: 1000, maxApiBodyBytes: 1_048_576 },
   revocation: "close",
+  metrics: { perTenantLabels: true },
 } as const;
 
 /** Bounds of each duration, in milliseconds (inclusive). */
@@ -445,6 +446,23 @@ export const LogSchema = Type.Object(
   { additionalProperties: false, description: "Logging." },
 );
 
+export const MetricsSchema = Type.Object(
+  {
+    perTenantLabels: Type.Optional(
+      Type.Boolean({
+        default: DEFAULTS.metrics.perTenantLabels,
+        description:
+          "Label the per-connection metrics by tenant id (`tenant` label). Each tenant adds a few series per listener; above a few thousand tenants turn it off (the label is then always empty) and use the per-tenant observed feed and rule hit counts of the control plane instead. Series of removed tenants are dropped at the next policy change.",
+        examples: [false],
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "Prometheus metrics (served on api.bind at /metrics).",
+  },
+);
+
 export const ShutdownSchema = Type.Object(
   {
     drainTimeout: Type.Optional(
@@ -547,6 +565,7 @@ export const ConfigFileSchema = Type.Object(
     api: Type.Optional(ApiSchema),
     log: Type.Optional(LogSchema),
     shutdown: Type.Optional(ShutdownSchema),
+    metrics: Type.Optional(MetricsSchema),
     store: Type.Optional(StoreSchema),
     limits: Type.Optional(LimitsSchema),
     revocation: Type.Optional(RevocationSchema),

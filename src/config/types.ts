@@ -96,6 +96,11 @@ export interface LogConfig {
   deniedLinesPerSecond: number;
 }
 
+export interface MetricsConfig {
+  /** Label per-connection metrics by tenant id; default true. */
+  perTenantLabels: boolean;
+}
+
 export interface ShutdownConfig {
   /** Grace period for live connections after SIGTERM; default 30000. */
   drainTimeoutMs: number;
@@ -121,6 +126,7 @@ export interface LinkgateConfig {
   api: ApiConfig | null;
   log: LogConfig;
   shutdown: ShutdownConfig;
+  metrics: MetricsConfig;
   /** null: tenants come from the file only, and the REST API is read-only. */
   store: StoreConfig | null;
   limits: LimitsConfig;

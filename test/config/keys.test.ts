@@ -46,6 +46,7 @@ describe("defaults", () => {
     assert.equal(c.store, null);
     assert.deepEqual(c.limits, { maxRulesPerTenant: 1000, maxApiBodyBytes: 1048576 });
     assert.equal(c.revocation, "close");
+    assert.deepEqual(c.metrics, { perTenantLabels: true });
   });
 
   test("tenants and routing.hostPatterns may be absent", () => {
@@ -804,6 +805,19 @@ describe("limits, revocation", () => {
       "CONFIG_UNKNOWN_KEY",
       /did you mean "maxRulesPerTenant"/,
     );
+  });
+
+  test("metrics.perTenantLabels: a boolean", () => {
+    assert.equal(
+      valid((d) => (d.metrics = { perTenantLabels: false })).metrics.perTenantLabels,
+      false,
+    );
+    invalid(
+      (d) => (d.metrics = { perTenantLabels: "no" }),
+      "metrics.perTenantLabels",
+      "CONFIG_SCHEMA",
+    );
+    invalid((d) => (d.metrics = { perTenant: false }), "metrics.perTenant", "CONFIG_UNKNOWN_KEY");
   });
 
   test("revocation: close or keep", () => {

@@ -69,6 +69,7 @@ export function config(over: Partial<LinkgateConfig> = {}): LinkgateConfig {
     store: null,
     limits: { maxRulesPerTenant: 1000, maxApiBodyBytes: 1_048_576 },
     revocation: "close",
+    metrics: { perTenantLabels: true },
     ...over,
   };
 }

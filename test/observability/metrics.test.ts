@@ -303,6 +303,65 @@ describe("Metrics", () => {
     assert.equal(buckets.length, 5 * (HANDSHAKE_BUCKETS.length + 1));
   });
 
+  it("retainTenants drops the series of removed tenants, keeps the others and the empty tenant", async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    for (const tenant of ["megacorp", "initech", null]) {
+      metrics.connectionOpened("privatelink");
+      metrics.recordConnection(record({ tenant }));
+    }
+    metrics.retainTenants((id) => id === "initech");
+    const text = await metrics.metricsText();
+    assert.doesNotMatch(text, /tenant="megacorp"/);
+    assert.match(text, /linkgate_connections_total\{[^}]*tenant="initech"/);
+    assert.match(text, /linkgate_connections_total\{[^}]*tenant=""/);
+  });
+
+  it("the text and the registry's JSON agree, whatever the size (the scrape is sliced)", async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    for (let i = 0; i < 3000; i++) {
+      metrics.connectionOpened("privatelink");
+      metrics.recordConnection(record({ tenant: `t${i}` }));
+    }
+    const e = await scrape(metrics);
+    const json = await metrics.registry.getMetricsAsJSON();
+    let series = 0;
+    for (const family of json) {
+      for (const v of family.values) {
+        const name = (v as { metricName?: string }).metricName ?? family.name;
+        const labels = Object.fromEntries(Object.entries(v.labels).map(([k, x]) => [k, String(x)]));
+        assert.equal(
+          e.samples.get(seriesKey(name, labels)),
+          v.value,
+          `${name} ${JSON.stringify(labels)}`,
+        );
+        series++;
+      }
+    }
+    assert.ok(series > 6000, `${series} series compared`);
+  });
+
+  it("a scrape of 20,000 tenants lets the event loop run between its slices", async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    for (let i = 0; i < 20_000; i++) {
+      metrics.connectionOpened("privatelink");
+      metrics.recordConnection(record({ tenant: `t${i}` }));
+    }
+    // Other work (the connections this process relays) gets turns while the scrape runs: a
+    // scrape done in one block would let this loop run once at most.
+    let turns = 0;
+    let scraping = true;
+    const spin = () => {
+      if (!scraping) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const text = await metrics.metricsText();
+    scraping = false;
+    assert.ok(text.length > 1e6);
+    assert.ok(turns >= 10, `${turns} turns of the event loop during the scrape`);
+  });
+
   it("labels tenant as an empty string with perTenantLabels: false", async () => {
     const metrics = new Metrics({ defaultMetrics: false, perTenantLabels: false });
     play(metrics, SEQUENCE);
