@@ -43,7 +43,8 @@ export async function serveCommand(flags: ServeFlags, io: Io, version: string): 
   }
   const exitCode = await new Promise<number>((resolve) => {
     let stopping = false;
-    const onHup = () => void runtime.reload("SIGHUP");
+    // An operator's SIGHUP reloads even a file that did not change.
+    const onHup = () => void runtime.reload({ source: "SIGHUP", force: true });
     const onStop = (signal: NodeJS.Signals) => {
       if (stopping) {
         // A second signal during the drain: stop waiting.

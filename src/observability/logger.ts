@@ -215,3 +215,12 @@ export function logStopped(
 ): void {
   logger.info(details, "stopped");
 }
+
+/**
+ * msg "reload incomplete" (error): a valid policy was swapped in, but not in every process that
+ * serves: with `serve --workers N`, `lagging` lists the workers still on an older generation.
+ * Counted as a failed reload.
+ */
+export function logReloadIncomplete(logger: Logger, details: Record<string, unknown>): void {
+  logger.error(details, "reload incomplete");
+}

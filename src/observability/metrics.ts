@@ -208,6 +208,8 @@ export class Metrics {
   private readonly policyTenants: Gauge;
   private readonly policyRules: Gauge;
   private readonly lastReload: Gauge;
+  private readonly generation: Gauge;
+  private readonly workerGeneration: Gauge<"worker">;
 
   constructor(options: MetricsOptions = {}) {
     this.perTenantLabels = options.perTenantLabels ?? true;
@@ -404,6 +406,18 @@ export class Metrics {
       registers: policyRegisters,
     });
 
+    this.generation = new Gauge({
+      name: "linkgate_policy_generation",
+      help: "Generation of the policy in force: 1 at start, one more for each policy validated since",
+      registers: policyRegisters,
+    });
+    this.workerGeneration = new Gauge({
+      name: "linkgate_worker_policy_generation",
+      help: "With serve --workers N: the policy generation each worker runs (0: no worker running)",
+      labelNames: ["worker"],
+      registers: policyRegisters,
+    });
+
     new Gauge({
       name: "linkgate_build_info",
       help: "Always 1; the labels say which linkgate and Node.js are running",
@@ -543,5 +557,15 @@ export class Metrics {
         if (tenant !== "" && !keep(tenant)) l.tenants.delete(tenant);
       }
     }
+  }
+
+  /** The generation of the policy in force (see linkgate_policy_generation). */
+  policyGeneration(generation: number): void {
+    this.generation.set(generation);
+  }
+
+  /** The policy generation worker `worker` runs; 0 while no process runs in its slot. */
+  workerPolicyGeneration(worker: number, generation: number): void {
+    this.workerGeneration.set({ worker: String(worker) }, generation);
   }
 }

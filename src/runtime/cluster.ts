@@ -1,27 +1,31 @@
 /**
- * `linkgate serve --workers N`: one primary process and N worker processes on node:cluster with
- * the SCHED_NONE policy. docs/multicore.md has the measurements behind this choice.
+ * `linkgate serve --workers N`: one primary process and N worker processes on node:cluster.
+ * docs/multicore.md has the measurements behind the choices below.
  *
  * - Sockets. Each worker runs a full LinkgateRuntime (every listener, the whole data plane) and
- *   binds its listeners as usual; node:cluster turns that into one socket per listener, bound
- *   once by the primary and handed to every worker, so the kernel gives each new connection to
- *   whichever worker accepts it first. The primary never accepts nor relays a connection. It
- *   keeps the sockets while at least one worker holds them, so a crashed worker's replacement
- *   gets the same ones. (SCHED_RR, node:cluster's default, would accept every connection in the
- *   primary and pass it to a worker over IPC: one more hop per connection, and the primary's
- *   single thread becomes the ceiling.) NODE_CLUSTER_SCHED_POLICY=rr, if set, still wins.
- * - Configuration. The primary loads and validates the file (at start, on SIGHUP, on a change
- *   of the file), once, and sends the resolved configuration to every worker, which only
- *   compiles and swaps it. An invalid file is rejected once, by the primary, with its errors; the
- *   workers never see it. "reload ok" is logged once every worker has applied the new policy.
- *   A worker that starts (or restarts) gets the configuration in force.
+ *   binds its listeners as usual; node:cluster with the SCHED_NONE policy turns that into one
+ *   socket per listener, bound once by the primary and handed to every worker, so the kernel
+ *   gives each new connection to whichever worker accepts it first: a worker that is stuck or
+ *   gone takes none. The primary never accepts nor relays a connection. It keeps the sockets
+ *   while at least one worker holds them, so a crashed worker's replacement gets the same ones.
+ *   (SCHED_RR, node:cluster's default, would accept every connection in the primary and pass it
+ *   to a worker over IPC: one more hop per connection, and the primary's single thread becomes
+ *   the ceiling. SO_REUSEPORT sockets, one per worker, were measured too: no faster here, and a
+ *   stuck or crashed worker takes its share of new connections with it. docs/multicore.md.)
+ *   NODE_CLUSTER_SCHED_POLICY=rr, if set, still wins.
+ * - Policy. The primary reloads (PolicyReloader, the same path as a single process: one read
+ *   of the file, validate, compile) and sends the resolved configuration with its generation
+ *   to every worker, which only compiles and swaps it. A worker that does not apply it (an
+ *   error, or no answer in time) is asked once more, then replaced: killed and
+ *   started again with the configuration in force. "reload ok" is logged only once every worker
+ *   runs the new generation; otherwise "reload incomplete" says which workers lag. A worker that
+ *   starts (or restarts) gets the configuration in force.
  * - Crashes. A worker that exits unexpectedly is replaced after a backoff (100 ms, doubling for
- *   each crash that follows a start by less than 10 s, up to 30 s). "worker exited" and "worker
- *   started" lines say so.
+ *   each crash that follows a start by less than 10 s, up to 30 s).
  * - Admin endpoint. The primary serves api.bind. /metrics asks every worker for its metrics
  *   (as prom-client JSON), adds the primary's own (the policy metrics, which only the primary
- *   counts), and sums them with prom-client's AggregatorRegistry.aggregate. /readyz is ready
- *   when every worker is.
+ *   counts, with each worker's policy generation), and sums them with prom-client's
+ *   AggregatorRegistry.aggregate. /readyz is ready when every worker is.
  * - Drain. SIGTERM to the primary: /readyz turns unready, every worker drains (stops accepting,
  *   shutdown.drainTimeout for live connections, closes the rest) and exits; then the primary
  *   closes the admin endpoint and exits 0.
@@ -30,10 +34,8 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { extname, resolve } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { AggregatorRegistry } from "prom-client";
-import { loadConfigFile } from "../config/index.js";
 import type { LinkgateConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
 import type { BoundListener } from "../dataplane/gateway.js";
@@ -43,15 +45,22 @@ import {
   type Logger,
   logDraining,
   logListening,
-  logReload,
   logStarted,
   logStopped,
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
-import { ConfigLoadError, LinkgateRuntime, type ReloadOutcome } from "./linkgate.js";
-import { prepareReload } from "./reload.js";
-import { type ConfigWatch, hashFile, watchConfigFile } from "./watch.js";
+import { ConfigLoadError, LinkgateRuntime } from "./linkgate.js";
+import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
+import {
+  type ApplyReport,
+  PolicyReloader,
+  type PolicyTarget,
+  type PolicyUpdate,
+  type ReloadOutcome,
+  type ReloadRequest,
+} from "./reload.js";
+import { type ConfigWatch, watchConfigFile } from "./watch.js";
 
 /** First delay before replacing a crashed worker; doubles for each quick crash in a row. */
 const RESPAWN_BASE_MS = 100;
@@ -60,8 +69,17 @@ const RESPAWN_MAX_MS = 30_000;
 const STABLE_AFTER_MS = 10_000;
 /** How long the workers have to start (load modules, bind, report ready). */
 const START_TIMEOUT_MS = 60_000;
-/** How long a worker has to apply a reload, or to answer a metrics request. */
-const APPLY_TIMEOUT_MS = 10_000;
+/**
+ * How long a worker has to apply a policy: APPLY_TIMEOUT_MS, plus APPLY_TIMEOUT_PER_PREPARE
+ * times what reading, validating and compiling it took the primary (milliseconds for most
+ * policies; seconds for a million rules, which the worker compiles too). And how many times it
+ * is asked before it is replaced.
+ */
+const APPLY_TIMEOUT_MS = 5_000;
+const APPLY_TIMEOUT_PER_PREPARE = 2;
+const APPLY_ATTEMPTS = 2;
+/** How long a reload waits for workers that restart meanwhile (replaced, or crashed). */
+const RESTART_WAIT_MS = 20_000;
 const METRICS_TIMEOUT_MS = 2_000;
 /** After drainTimeout, how long workers have to report and exit before they are killed. */
 const STOP_MARGIN_MS = 5_000;
@@ -79,7 +97,7 @@ type ToWorker =
       configFile: string;
       version: string;
     }
-  | { t: "apply"; req: number; generation: number; config: LinkgateConfig; source: string }
+  | { t: "apply"; req: number; generation: number; config: LinkgateConfig }
   | { t: "metrics"; req: number }
   | { t: "stop"; req: number; signal?: string };
 
@@ -111,12 +129,16 @@ interface Slot {
   readonly id: number;
   worker: Worker | null;
   state: "starting" | "ready" | "down";
-  /** The configuration generation the worker runs. */
+  /** The policy generation the worker runs; 0 while none runs. */
   generation: number;
   startedAt: number;
   /** Quick crashes in a row (see STABLE_AFTER_MS). */
   crashes: number;
   respawn: NodeJS.Timeout | null;
+  /** Bringing the worker to the generation in force, once at a time (see #converge). */
+  converging: Promise<void> | null;
+  /** The generation the worker was last replaced for, because it could not apply it. */
+  replacedFor: number;
   /** Connections the worker cut at the end of its drain, from its "stopped" message. */
   forcedConnections: number;
 }
@@ -127,7 +149,7 @@ function workerEntry(): string {
   return fileURLToPath(new URL(`./cluster-worker${extname(self)}`, import.meta.url));
 }
 
-export class ClusterPrimary {
+export class ClusterPrimary implements PolicyTarget {
   readonly configFile: string;
   readonly logger: Logger;
   /** The primary's own metrics: the policy metrics, and its process's. */
@@ -136,34 +158,40 @@ export class ClusterPrimary {
   readonly version: string;
   listeners: BoundListener[] = [];
   admin: AdminServer | null = null;
+  /** The configuration in force. */
   #config: LinkgateConfig;
   #generation = 1;
-  /**
-   * The content last loaded, applied or rejected: a change of the file that leads back to it
-   * (the watch firing after a SIGHUP for the same save) does not reload, or reject, twice.
-   */
-  #configHash: string;
+  /** How long a worker has to apply #config (see APPLY_TIMEOUT_PER_PREPARE). */
+  #applyTimeoutMs = APPLY_TIMEOUT_MS;
   readonly #slots: Slot[] = [];
+  readonly #reloader: PolicyReloader;
   #watcher: ConfigWatch | null = null;
-  #reloading: Promise<ReloadOutcome> | null = null;
   #stopping: Promise<{ forcedConnections: number; exitCode: number }> | null = null;
   #nextRequest = 1;
   /** Settled by the start sequence: every worker ready, or the first failure. */
   #startup: { ready(): void; failed(error: Error): void } | null = null;
+  /** Called whenever a worker's state or generation changes (see #until). */
+  readonly #workerChangeListeners = new Set<() => void>();
 
   private constructor(
     file: string,
+    reloadFrom: { source: ConfigFileSource; initial: PolicySnapshot },
     config: LinkgateConfig,
     logger: Logger,
     o: ClusterStartOptions,
   ) {
     this.configFile = file;
     this.#config = config;
-    this.#configHash = hashFile(file);
     this.logger = logger;
     this.version = o.version;
     const policy = new CompiledPolicy(config);
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
+    this.#reloader = new PolicyReloader({
+      ...reloadFrom,
+      target: this,
+      metrics: this.metrics,
+      logger,
+    });
     for (let id = 1; id <= o.workers; id++) {
       this.#slots.push({
         id,
@@ -173,8 +201,11 @@ export class ClusterPrimary {
         startedAt: 0,
         crashes: 0,
         respawn: null,
+        converging: null,
+        replacedFor: 0,
         forcedConnections: 0,
       });
+      this.metrics.workerPolicyGeneration(id, 0);
     }
   }
 
@@ -186,11 +217,13 @@ export class ClusterPrimary {
   static async start(o: ClusterStartOptions): Promise<ClusterPrimary> {
     if (!cluster.isPrimary) throw new Error("linkgate serve --workers: already a cluster worker");
     const file = resolve(o.configFile);
-    const loaded = await loadConfigFile(file);
-    if (!loaded.ok) throw new ConfigLoadError(loaded.errors);
-    const logger = createLogger(loaded.config.log);
+    const source = new ConfigFileSource(file);
+    const initial = await source.read();
+    if (!initial.result.ok) throw new ConfigLoadError(initial.result.errors);
+    const config = initial.result.config;
+    const logger = createLogger(config.log);
+    const primary = new ClusterPrimary(file, { source, initial }, config, logger, o);
     logStarted(logger, { version: o.version, configFile: file, workers: o.workers });
-    const primary = new ClusterPrimary(file, loaded.config, logger, o);
 
     // The scheduling policy is frozen by the first setupPrimary()/fork().
     if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) {
@@ -203,7 +236,7 @@ export class ClusterPrimary {
       for (const l of primary.listeners) {
         logListening(logger, l.name, { host: l.host, port: l.port }, { workers: o.workers });
       }
-      const api = loaded.config.api;
+      const api = config.api;
       if (api !== null) {
         primary.admin = await startAdminServer({
           bind: api.bind,
@@ -223,8 +256,7 @@ export class ClusterPrimary {
     primary.#updateHealth();
     if (o.watchFile ?? true) {
       primary.#watcher = watchConfigFile(file, {
-        currentHash: () => primary.#configHash,
-        onChange: () => void primary.reload("file"),
+        onChange: () => void primary.reload({ source: "file", force: false }),
         logger,
       });
     }
@@ -308,6 +340,34 @@ export class ClusterPrimary {
     });
   }
 
+  #setGeneration(slot: Slot, generation: number): void {
+    slot.generation = generation;
+    this.metrics.workerPolicyGeneration(slot.id, generation);
+  }
+
+  /** Tells #until that a worker's state or generation changed. */
+  #workersChanged(): void {
+    for (const w of [...this.#workerChangeListeners]) w();
+  }
+
+  /** Resolves once `done()` holds (re-checked at every change), or after `timeoutMs`. */
+  #until(done: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        this.#workerChangeListeners.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#workerChangeListeners.delete(check);
+        resolve();
+      }, timeoutMs);
+      this.#workerChangeListeners.add(check);
+      check();
+    });
+  }
+
   #onMessage(slot: Slot, worker: Worker, m: FromWorker): void {
     if (slot.worker !== worker) return;
     switch (m.t) {
@@ -324,21 +384,23 @@ export class ClusterPrimary {
         return;
       case "ready": {
         slot.state = "ready";
-        slot.generation = m.generation;
+        this.#setGeneration(slot, m.generation);
         if (this.listeners.length === 0) this.listeners = m.listeners;
         this.logger.info(
           {
             worker: slot.id,
             workerPid: worker.process.pid,
+            generation: m.generation,
             restarted: this.#startup === null,
             startMs: Date.now() - slot.startedAt,
           },
           "worker started",
         );
         // A reload that happened while it started: bring it up to date.
-        if (m.generation !== this.#generation) void this.#apply(slot, "catch-up");
+        void this.#converge(slot);
         this.#updateHealth();
         this.#startup?.ready();
+        this.#workersChanged();
         return;
       }
       case "failed":
@@ -357,6 +419,8 @@ export class ClusterPrimary {
     if (slot.worker !== worker) return;
     slot.worker = null;
     slot.state = "down";
+    this.#setGeneration(slot, 0);
+    this.#workersChanged();
     const details = {
       worker: slot.id,
       workerPid: worker.process.pid,
@@ -396,80 +460,116 @@ export class ClusterPrimary {
     }
   }
 
-  /** Reloads the file; concurrent calls share one reload. */
-  reload(source: string): Promise<ReloadOutcome> {
-    if (this.#reloading === null) {
-      this.#reloading = this.#reload(source).finally(() => {
-        this.#reloading = null;
+  /** Reloads the file (see PolicyReloader: after the reload running now, if any). */
+  reload(request: ReloadRequest): Promise<ReloadOutcome> {
+    if (this.#stopping !== null) {
+      return Promise.resolve({
+        result: "rejected",
+        generation: this.#generation,
+        problems: ["draining"],
       });
     }
-    return this.#reloading;
+    return this.#reloader.request(request);
   }
 
   /**
-   * The same checks as LinkgateRuntime's reload (file, compile, listeners unchanged), done
-   * once here; then every ready worker applies the resolved configuration.
+   * PolicyTarget: makes `update` the configuration in force, brings every worker to it, and
+   * waits for workers that restart meanwhile. Complete when every worker runs it.
    */
-  async #reload(source: string): Promise<ReloadOutcome> {
-    const started = performance.now();
-    const durationMs = () => Math.round((performance.now() - started) * 1000) / 1000;
-    if (this.#stopping !== null) return { ok: false, problems: ["draining"] };
-    const failed = (errors: { code?: string; message: string }[]): ReloadOutcome => {
-      this.metrics.policyReloaded(false);
-      logReload(this.logger, { ok: false, source, durationMs: durationMs(), errors });
-      return { ok: false, problems: errors.map((e) => e.message) };
-    };
-    try {
-      this.#configHash = hashFile(this.configFile);
-    } catch {
-      // unreadable: loadConfigFile says why
-    }
-    const prepared = await prepareReload(this.configFile, this.#config);
-    if (!prepared.ok) return failed(prepared.errors);
-    const { policy } = prepared;
-    this.#config = prepared.config;
-    this.#generation++;
-    const ready = this.#slots.filter((s) => s.state === "ready");
-    const results = await Promise.all(ready.map((s) => this.#apply(s, source)));
-    this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
-    const result = {
-      ok: true as const,
-      source,
-      durationMs: durationMs(),
-      tenants: policy.tenants.size,
-      rules: policy.ruleCount,
-      workers: results.filter((r) => r).length,
-    };
-    logReload(this.logger, result);
-    return { ok: true, problems: [] };
-  }
-
-  /**
-   * Sends the configuration in force to one worker and waits for it to be applied. A worker
-   * that fails to apply what the primary validated (it should not: the same code compiles it)
-   * or does not answer is logged; it keeps serving with the policy it has.
-   */
-  async #apply(slot: Slot, source: string): Promise<boolean> {
-    const worker = slot.worker;
-    if (worker === null) return false;
-    const generation = this.#generation;
-    const answer = await this.#ask(
-      worker,
-      { t: "apply", req: this.#nextRequest++, generation, config: this.#config, source },
-      "applied",
-      APPLY_TIMEOUT_MS,
+  async apply(update: PolicyUpdate): Promise<ApplyReport> {
+    const generation = update.generation;
+    this.#config = update.config;
+    this.#generation = generation;
+    this.#applyTimeoutMs = Math.round(
+      APPLY_TIMEOUT_MS + APPLY_TIMEOUT_PER_PREPARE * update.preparedMs,
     );
-    if (answer?.ok) {
-      slot.generation = Math.max(slot.generation, answer.generation);
-      return true;
+    const current = (s: Slot) => s.state === "ready" && s.generation >= generation;
+    await Promise.all(this.#slots.map((s) => this.#converge(s)));
+    await this.#until(() => this.#stopping !== null || this.#slots.every(current), RESTART_WAIT_MS);
+    const lagging = this.#slots.filter((s) => !current(s));
+    const replaced = this.#slots.filter((s) => s.replacedFor === generation).map((s) => s.id);
+    const details: Record<string, unknown> = {
+      workers: this.#slots.length - lagging.length,
+      workerGenerations: Object.fromEntries(this.#slots.map((s) => [s.id, s.generation])),
+    };
+    if (replaced.length > 0) details.replaced = replaced;
+    if (lagging.length === 0) return { complete: true, details };
+    details.lagging = lagging.map((s) => ({
+      worker: s.id,
+      generation: s.generation,
+      state: s.state,
+    }));
+    return {
+      complete: false,
+      details,
+      problems: lagging.map((s) => `worker ${s.id} runs generation ${s.generation} (${s.state})`),
+    };
+  }
+
+  /** Brings a ready worker to the generation in force; one run per worker at a time. */
+  #converge(slot: Slot): Promise<void> {
+    slot.converging ??= this.#bringUpToDate(slot);
+    return slot.converging;
+  }
+
+  /**
+   * Sends the configuration in force until the worker runs it: up to APPLY_ATTEMPTS times,
+   * each to be answered within #applyTimeoutMs. A worker that still does not run it (it should
+   * not fail: the same code compiled it in the primary; it may hang) is replaced: killed, and
+   * started again with the configuration in force.
+   */
+  async #bringUpToDate(slot: Slot): Promise<void> {
+    await undefined; // #converge stores this run before its first check
+    for (;;) {
+      const worker = slot.worker;
+      const generation = this.#generation;
+      const config = this.#config;
+      if (
+        worker === null ||
+        slot.state !== "ready" ||
+        slot.generation >= generation ||
+        this.#stopping !== null
+      ) {
+        // Cleared in the same turn as the check, so a later reload never joins a finished run.
+        slot.converging = null;
+        return;
+      }
+      let applied = false;
+      for (let attempt = 1; attempt <= APPLY_ATTEMPTS && !applied; attempt++) {
+        const answer = await this.#ask(
+          worker,
+          { t: "apply", req: this.#nextRequest++, generation, config },
+          "applied",
+          this.#applyTimeoutMs,
+        );
+        if (slot.worker !== worker) break;
+        if (answer?.ok) {
+          this.#setGeneration(slot, Math.max(slot.generation, answer.generation));
+          this.#workersChanged();
+          applied = true;
+        } else {
+          this.logger.error(
+            {
+              worker: slot.id,
+              workerPid: worker.process.pid,
+              generation,
+              attempt,
+              problems: answer?.problems ?? [`no answer within ${this.#applyTimeoutMs} ms`],
+            },
+            "worker did not apply the policy",
+          );
+        }
+      }
+      if (!applied && slot.worker === worker && this.#stopping === null) {
+        this.logger.error(
+          { worker: slot.id, workerPid: worker.process.pid, generation },
+          "worker replaced: it does not apply the policy in force",
+        );
+        slot.replacedFor = generation;
+        worker.process.kill("SIGKILL");
+        await exited(worker);
+      }
     }
-    if (slot.worker === worker) {
-      this.logger.error(
-        { worker: slot.id, generation, problems: answer?.problems ?? ["no answer"] },
-        "worker did not apply the reload",
-      );
-    }
-    return false;
   }
 
   /** The sum over the workers' metrics, plus the primary's own (policy and process metrics). */
@@ -612,7 +712,7 @@ export function runClusterWorker(): void {
         return;
       case "apply":
         void runtime.then((rt) => {
-          const outcome = rt?.applyConfig(m.config, m.source) ?? {
+          const outcome = rt?.applyConfig(m.config, "primary") ?? {
             ok: false,
             problems: ["not started"],
           };

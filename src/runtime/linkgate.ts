@@ -3,16 +3,16 @@
  * JSON logs and the admin HTTP endpoint, with reloads and a graceful stop. `linkgate serve`
  * runs one; tests run one in-process.
  *
- * Reloads come from SIGHUP or a change of the file (the CLI wires both). An invalid file is
- * rejected with its errors, logged, and counted; the previous policy stays in force.
+ * Reloads come from SIGHUP or a change of the file (the CLI wires both) and go through
+ * PolicyReloader (reload.ts), the one reload path, shared with the primary of `--workers N`. An
+ * invalid file is rejected with its errors, logged, and counted; the previous policy stays.
  *
  * `linkgate serve --workers N` runs one LinkgateRuntime per worker process, started with the
  * `worker` option (see src/runtime/cluster.ts): the primary process loads the file, watches it,
  * serves the admin endpoint and logs the lifecycle; each worker runs the whole data plane.
  */
 import { resolve } from "node:path";
-import { performance } from "node:perf_hooks";
-import { type ConfigError, formatConfigError, loadConfigFile } from "../config/index.js";
+import { type ConfigError, formatConfigError } from "../config/index.js";
 import type { LinkgateConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
 import { type BoundListener, Gateway } from "../dataplane/index.js";
@@ -31,8 +31,17 @@ import {
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
-import { type PreparedReload, prepareConfig, prepareReload } from "./reload.js";
-import { type ConfigWatch, hashFile, watchConfigFile } from "./watch.js";
+import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
+import {
+  type ApplyReport,
+  PolicyReloader,
+  type PolicyTarget,
+  type PolicyUpdate,
+  prepareConfig,
+  type ReloadOutcome,
+  type ReloadRequest,
+} from "./reload.js";
+import { type ConfigWatch, watchConfigFile } from "./watch.js";
 
 export interface StartOptions {
   configFile: string;
@@ -61,13 +70,7 @@ export class ConfigLoadError extends Error {
   }
 }
 
-export interface ReloadOutcome {
-  ok: boolean;
-  /** Why it was refused: configuration errors, or listener changes that need a restart. */
-  problems: string[];
-}
-
-export class LinkgateRuntime {
+export class LinkgateRuntime implements PolicyTarget {
   readonly configFile: string;
   readonly gateway: Gateway;
   readonly metrics: Metrics;
@@ -77,15 +80,14 @@ export class LinkgateRuntime {
   admin: AdminServer | null = null;
   /** Where lifecycle lines go: `logger`, or in a worker a child of it that keeps warn and up. */
   readonly #lifecycle: Logger;
+  /** Reloads from the file; null in a worker, whose primary reloads. */
+  #reloader: PolicyReloader | null = null;
   #watcher: ConfigWatch | null = null;
   readonly #connectionLog: ConnectionLog | null;
-  #configHash: string;
-  #reloading: Promise<ReloadOutcome> | null = null;
 
   private constructor(
     configFile: string,
     config: LinkgateConfig,
-    configHash: string,
     logger: Logger,
     lifecycle: Logger,
     worker: boolean,
@@ -104,19 +106,21 @@ export class LinkgateRuntime {
     this.#connectionLog = observer.log;
     this.gateway = new Gateway({ policy, observer });
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
-    this.#configHash = configHash;
   }
 
   /** Loads the file, binds every listener and the admin endpoint; throws ConfigLoadError. */
   static async start(o: StartOptions): Promise<LinkgateRuntime> {
     const file = resolve(o.configFile);
     let config: LinkgateConfig;
+    let reloadFrom: { source: ConfigFileSource; initial: PolicySnapshot } | null = null;
     if (o.worker !== undefined) {
       config = o.worker.config;
     } else {
-      const loaded = await loadConfigFile(file);
-      if (!loaded.ok) throw new ConfigLoadError(loaded.errors);
-      config = loaded.config;
+      const source = new ConfigFileSource(file);
+      const initial = await source.read();
+      if (!initial.result.ok) throw new ConfigLoadError(initial.result.errors);
+      config = initial.result.config;
+      reloadFrom = { source, initial };
     }
     let logger = createLogger(config.log, o.logDestination as never);
     let lifecycle = logger;
@@ -125,20 +129,12 @@ export class LinkgateRuntime {
       lifecycle = logger.isLevelEnabled("warn") ? logger.child({}, { level: "warn" }) : logger;
     }
     logStarted(lifecycle, { version: o.version, configFile: file });
-    const worker = o.worker !== undefined;
-    const rt = new LinkgateRuntime(
-      file,
-      config,
-      worker ? "" : hashFile(file),
-      logger,
-      lifecycle,
-      worker,
-    );
+    const rt = new LinkgateRuntime(file, config, logger, lifecycle, o.worker !== undefined);
     try {
       rt.listeners = await rt.gateway.start();
       for (const l of rt.listeners) logListening(lifecycle, l.name, { host: l.host, port: l.port });
       const api = config.api;
-      if (api !== null && !worker) {
+      if (api !== null && o.worker === undefined) {
         rt.admin = await startAdminServer({
           bind: api.bind,
           metrics: rt.metrics,
@@ -152,12 +148,19 @@ export class LinkgateRuntime {
       throw error;
     }
     rt.health.setReady(true);
-    if ((o.watchFile ?? true) && !worker) {
-      rt.#watcher = watchConfigFile(file, {
-        currentHash: () => rt.#configHash,
-        onChange: () => void rt.reload("file"),
-        logger,
+    if (reloadFrom !== null) {
+      rt.#reloader = new PolicyReloader({
+        ...reloadFrom,
+        target: rt,
+        metrics: rt.metrics,
+        logger: lifecycle,
       });
+      if (o.watchFile ?? true) {
+        rt.#watcher = watchConfigFile(file, {
+          onChange: () => void rt.reload({ source: "file", force: false }),
+          logger,
+        });
+      }
     }
     return rt;
   }
@@ -166,52 +169,31 @@ export class LinkgateRuntime {
     return this.gateway.holder.current.config;
   }
 
-  /** Reloads the file; concurrent calls share one reload. */
-  reload(source: string): Promise<ReloadOutcome> {
-    if (this.#reloading === null) {
-      this.#reloading = this.#reload(source).finally(() => {
-        this.#reloading = null;
-      });
-    }
-    return this.#reloading;
+  /** Reloads the file (see PolicyReloader: after the reload running now, if any). */
+  reload(request: ReloadRequest): Promise<ReloadOutcome> {
+    if (this.#reloader === null) throw new Error("a worker's policy comes from its primary");
+    return this.#reloader.request(request);
   }
 
-  async #reload(source: string): Promise<ReloadOutcome> {
-    const started = performance.now();
-    const prepared = await prepareReload(this.configFile, this.config);
-    const outcome = this.#apply(prepared, source, started);
-    if (outcome.ok) this.#configHash = hashFile(this.configFile);
-    return outcome;
+  /** PolicyTarget: the swap, in this process. */
+  async apply(update: PolicyUpdate): Promise<ApplyReport> {
+    const swapped = this.gateway.reload(update.policy);
+    // prepareConfig checked the listeners already; the gateway checks again, as for any caller.
+    if (!swapped.applied) throw new Error(swapped.needsRestart.join("; "));
+    return { complete: true, details: {} };
   }
 
   /**
-   * Applies a resolved configuration that the primary of `serve --workers N` loaded and
-   * validated: the same as a reload, without reading the file.
+   * In a worker of `serve --workers N`: swaps in a configuration its primary loaded and
+   * validated. A failure is logged here too (the primary reports the reload).
    */
-  applyConfig(config: LinkgateConfig, source: string): ReloadOutcome {
-    const started = performance.now();
-    return this.#apply(prepareConfig(config, this.config), source, started);
-  }
-
-  /** Swaps a prepared policy in, or reports why not; counts and logs the result once. */
-  #apply(prepared: PreparedReload, source: string, started: number): ReloadOutcome {
-    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  applyConfig(config: LinkgateConfig, source: string): { ok: boolean; problems: string[] } {
+    const prepared = prepareConfig(config, this.config);
     if (!prepared.ok) {
-      this.metrics.policyReloaded(false);
-      logReload(this.#lifecycle, { ok: false, source, durationMs, errors: prepared.errors });
+      logReload(this.#lifecycle, { ok: false, source, errors: prepared.errors });
       return { ok: false, problems: prepared.errors.map((e) => e.message) };
     }
-    const { policy } = prepared;
-    // prepareConfig checked the listeners already; the gateway checks again, as for any caller.
-    this.gateway.reload(policy);
-    this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
-    logReload(this.#lifecycle, {
-      ok: true,
-      source,
-      durationMs,
-      tenants: policy.tenants.size,
-      rules: policy.ruleCount,
-    });
+    this.gateway.reload(prepared.policy);
     return { ok: true, problems: [] };
   }
 

@@ -112,3 +112,15 @@ tenants:
 ${rules}
 ${extra}`;
 }
+
+/**
+ * `count` more tenants as YAML list items, for `serveConfigYaml`'s `extra`: a policy large
+ * enough that loading it takes a second or more, so a test can act while a reload runs.
+ */
+export function fillerTenantsYaml(count: number): string {
+  let out = "";
+  for (let i = 0; i < count; i++) {
+    out += `  - id: filler${i}\n    allow:\n      rules:\n        - { link: "aws:vpce-0123456789abcdef0", description: "filler ${i}" }\n`;
+  }
+  return out;
+}

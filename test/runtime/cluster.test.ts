@@ -184,6 +184,75 @@ describe("linkgate serve --workers 2", () => {
     assert.equal(s.find("worker exited").filter((l) => l.code === 0).length, 2);
   });
 
+  test("a worker that does not apply a reload is asked again, then replaced; ok once all run it", {
+    timeout: 90_000,
+  }, async (t) => {
+    const cert = await testCertificate(t);
+    if (cert === null) return;
+    const origin = await startOrigin(t, cert, { proxyProtocol: true });
+    const dir = await tempDir(t);
+    const file = join(dir, "linkgate.yaml");
+    writeFileSync(file, yaml(origin.port, VPCE));
+    const s = spawnServe(t, ["-c", file, "--workers", "2"]);
+    await serveStarted(s);
+    const gw = { host: "127.0.0.1", port: s.port("privatelink") };
+    const admin = `http://127.0.0.1:${s.port("admin")}`;
+    const stalled = s.find("worker started").find((l) => l.worker === 1)?.workerPid as number;
+
+    // Worker 1 stops answering (as a worker whose event loop is stuck would), then the file
+    // changes (the watch reloads it: one reload, whenever the watch started).
+    process.kill(stalled, "SIGSTOP");
+    t.after(() => {
+      try {
+        process.kill(stalled, "SIGKILL");
+      } catch {
+        // gone, as it should be
+      }
+    });
+    writeFileSync(file, yaml(origin.port, OTHER));
+    const outcome = await waitFor(
+      () => s.lines.find((l) => l.msg === "reload ok" || l.msg === "reload incomplete"),
+      { timeoutMs: 45_000, what: "the outcome of the reload" },
+    );
+    assert.equal(outcome.msg, "reload ok", JSON.stringify(outcome));
+    assert.equal(outcome.generation, 2);
+    assert.deepEqual(outcome.workerGenerations, { 1: 2, 2: 2 });
+    assert.deepEqual(outcome.replaced, [1]);
+    const refusals = s.find("worker did not apply the policy");
+    assert.deepEqual(
+      refusals.map((l) => [l.worker, l.attempt]),
+      [
+        [1, 1],
+        [1, 2],
+      ],
+    );
+    assert.equal(s.find("worker replaced: it does not apply the policy in force").length, 1);
+    assert.throws(() => process.kill(stalled, 0), /ESRCH/, "the stalled worker is gone");
+    const replacement = s.find("worker started").find((l) => l.worker === 1 && l.restarted);
+    assert.equal(replacement?.generation, 2, "the replacement started with the new policy");
+
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(metrics, /^linkgate_policy_generation 2$/m);
+    assert.match(metrics, /^linkgate_worker_policy_generation\{worker="1"\} 2$/m);
+    assert.match(metrics, /^linkgate_worker_policy_generation\{worker="2"\} 2$/m);
+    assert.match(metrics, /^linkgate_policy_reloads_total\{result="ok"\} 2$/m);
+
+    // Both workers (the replacement too) enforce the new policy.
+    const pids = new Set<number>();
+    for (let round = 0; round < 10 && pids.size < 2; round++) {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          connectThrough({ ...gw, preamble: pp2(OTHER), servername: HOST }),
+        ),
+      );
+      assert.ok(results.every((r) => r.ok));
+      await delay(100);
+      for (const l of connections(s)) if (l.decision === "allow") pids.add(l.pid as number);
+    }
+    assert.equal(pids.size, 2, "connections allowed by both workers");
+    assert.ok(!pids.has(stalled));
+  });
+
   test("a listener that cannot bind stops the start, exit 1", { timeout: 30_000 }, async (t) => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
