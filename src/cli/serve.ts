@@ -16,7 +16,16 @@ export interface ServeFlags {
 }
 
 export async function serveCommand(flags: ServeFlags, io: Io, version: string): Promise<void> {
-  let runtime: LinkgateRuntime | ClusterPrimary;
+  let runtime: LinkgateRuntime | ClusterPrimary | null = null;
+  // Installed before the start, whose "listening" lines tell a supervisor it may signal: a
+  // SIGHUP's default action would end the process. One that arrives while starting reloads
+  // once started (an operator's SIGHUP reloads even a file that did not change).
+  let hupWhileStarting = false;
+  const onHup = () => {
+    if (runtime === null) hupWhileStarting = true;
+    else void runtime.reload({ source: "SIGHUP", force: true });
+  };
+  process.on("SIGHUP", onHup);
   const workers = flags.workers ?? 1;
   try {
     runtime =
@@ -33,6 +42,7 @@ export async function serveCommand(flags: ServeFlags, io: Io, version: string): 
             version,
           });
   } catch (error) {
+    process.off("SIGHUP", onHup);
     if (error instanceof ConfigLoadError) {
       io.stderr(formatConfigErrors(error.errors));
       io.stderr(`linkgate: not started: ${flags.config} is invalid (run linkgate check)\n`);
@@ -41,26 +51,25 @@ export async function serveCommand(flags: ServeFlags, io: Io, version: string): 
     io.stderr(`linkgate: not started: ${(error as Error).message}\n`);
     throw new CommandFailure(EXIT_INVALID);
   }
+  const running = runtime;
+  if (hupWhileStarting) onHup();
   const exitCode = await new Promise<number>((resolve) => {
     let stopping = false;
-    // An operator's SIGHUP reloads even a file that did not change.
-    const onHup = () => void runtime.reload({ source: "SIGHUP", force: true });
     const onStop = (signal: NodeJS.Signals) => {
       if (stopping) {
         // A second signal during the drain: stop waiting.
-        runtime.logger.warn({ signal }, "second signal: exiting without waiting for the drain");
+        running.logger.warn({ signal }, "second signal: exiting without waiting for the drain");
         process.exit(1);
       }
       stopping = true;
       // A cluster whose workers had to be killed at the end of the drain exits 1.
       const stopped: Promise<{ forcedConnections: number; exitCode?: number }> =
-        runtime.stop(signal);
+        running.stop(signal);
       stopped.then((result) => {
         process.off("SIGHUP", onHup);
         resolve(result.exitCode ?? 0);
       });
     };
-    process.on("SIGHUP", onHup);
     process.on("SIGTERM", onStop);
     process.on("SIGINT", onStop);
   });

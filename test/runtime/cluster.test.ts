@@ -253,6 +253,23 @@ describe("linkgate serve --workers 2", () => {
     assert.ok(!pids.has(stalled));
   });
 
+  test("a SIGHUP while the workers start does not end the process: it reloads once started", {
+    timeout: 60_000,
+  }, async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, "linkgate.yaml");
+    writeFileSync(file, yaml(9, VPCE));
+    const s = spawnServe(t, ["-c", file, "--workers", "2"]);
+    await waitFor(() => s.find("started").length === 1, { timeoutMs: 20_000, what: "started" });
+    s.child.kill("SIGHUP"); // the workers take a second or more to start
+    await serveStarted(s);
+    await waitFor(() => s.find("reload ok").find((l) => l.source === "SIGHUP"), {
+      what: "the reload asked for while starting",
+    });
+    assert.equal(s.child.exitCode, null);
+    assert.equal(s.child.signalCode, null);
+  });
+
   test("a listener that cannot bind stops the start, exit 1", { timeout: 30_000 }, async (t) => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
