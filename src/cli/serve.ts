@@ -1,11 +1,14 @@
 /**
  * `linkgate serve`: runs the gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration.
  * With `--workers N` (N > 1) a primary process runs N worker processes (src/runtime/cluster.ts);
- * the signals go to the primary, which answers them for all.
+ * the signals go to the primary, which answers them for all. Errors no code handled follow
+ * src/runtime/process-errors.ts: a rejection is logged and counted, an exception drains and
+ * exits 1.
  */
 import { formatConfigErrors } from "../config/index.js";
 import { ClusterPrimary } from "../runtime/cluster.js";
 import { ConfigLoadError, LinkgateRuntime } from "../runtime/linkgate.js";
+import { installProcessErrorPolicy } from "../runtime/process-errors.js";
 import { CommandFailure, EXIT_INVALID, type Io } from "./output.js";
 
 export interface ServeFlags {
@@ -55,23 +58,34 @@ export async function serveCommand(flags: ServeFlags, io: Io, version: string): 
   if (hupWhileStarting) onHup();
   const exitCode = await new Promise<number>((resolve) => {
     let stopping = false;
+    /** The one way out: drain, then exit with `exitCode` (1 if the runtime says so). */
+    const stop = (reason: string, exitCode: number) => {
+      stopping = true;
+      // A cluster whose workers had to be killed at the end of the drain exits 1.
+      const stopped: Promise<{ forcedConnections: number; exitCode?: number }> =
+        running.stop(reason);
+      stopped.then((result) => {
+        process.off("SIGHUP", onHup);
+        resolve(Math.max(exitCode, result.exitCode ?? 0));
+      });
+    };
     const onStop = (signal: NodeJS.Signals) => {
       if (stopping) {
         // A second signal during the drain: stop waiting.
         running.logger.warn({ signal }, "second signal: exiting without waiting for the drain");
         process.exit(1);
       }
-      stopping = true;
-      // A cluster whose workers had to be killed at the end of the drain exits 1.
-      const stopped: Promise<{ forcedConnections: number; exitCode?: number }> =
-        running.stop(signal);
-      stopped.then((result) => {
-        process.off("SIGHUP", onHup);
-        resolve(result.exitCode ?? 0);
-      });
+      stop(signal, 0);
     };
     process.on("SIGTERM", onStop);
     process.on("SIGINT", onStop);
+    installProcessErrorPolicy({
+      logger: running.logger,
+      metrics: running.metrics,
+      drain: (reason) => {
+        if (!stopping) stop(reason, 1);
+      },
+    });
   });
   if (exitCode !== 0) throw new CommandFailure(exitCode);
 }

@@ -224,3 +224,15 @@ export function logStopped(
 export function logReloadIncomplete(logger: Logger, details: Record<string, unknown>): void {
   logger.error(details, "reload incomplete");
 }
+
+/**
+ * msg "unhandled error" (error): an exception or promise rejection that no code handled, with
+ * its stack (`err`), its `kind` and what the process does about it (`action`).
+ */
+export function logProcessError(
+  logger: Logger,
+  details: { kind: string; action: string },
+  error: unknown,
+): void {
+  logger.error({ ...details, err: error }, "unhandled error");
+}

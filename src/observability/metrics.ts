@@ -210,6 +210,7 @@ export class Metrics {
   private readonly lastReload: Gauge;
   private readonly generation: Gauge;
   private readonly workerGeneration: Gauge<"worker">;
+  private readonly processErrors: Counter<"kind">;
 
   constructor(options: MetricsOptions = {}) {
     this.perTenantLabels = options.perTenantLabels ?? true;
@@ -417,6 +418,14 @@ export class Metrics {
       labelNames: ["worker"],
       registers: policyRegisters,
     });
+    this.processErrors = new Counter({
+      name: "linkgate_process_errors_total",
+      help: "Exceptions and promise rejections no code handled, by kind",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.processErrors.inc({ kind: "uncaught_exception" }, 0);
+    this.processErrors.inc({ kind: "unhandled_rejection" }, 0);
 
     new Gauge({
       name: "linkgate_build_info",
@@ -567,5 +576,10 @@ export class Metrics {
   /** The policy generation worker `worker` runs; 0 while no process runs in its slot. */
   workerPolicyGeneration(worker: number, generation: number): void {
     this.workerGeneration.set({ worker: String(worker) }, generation);
+  }
+
+  /** An exception or rejection no code handled. */
+  processError(kind: "uncaught_exception" | "unhandled_rejection"): void {
+    this.processErrors.inc({ kind });
   }
 }

@@ -52,6 +52,7 @@ import {
 import { CompiledPolicy } from "../policy/index.js";
 import { ConfigLoadError, LinkgateRuntime } from "./linkgate.js";
 import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
+import { installProcessErrorPolicy } from "./process-errors.js";
 import {
   type ApplyReport,
   PolicyReloader,
@@ -678,7 +679,8 @@ export function runClusterWorker(): void {
   let runtime: Promise<LinkgateRuntime | null> = Promise.resolve(null);
   let stopping = false;
 
-  const stop = async (signal?: string, req?: number) => {
+  /** Drains and exits: on the primary's request, a signal, or an uncaught exception (exit 1). */
+  const stop = async (reason?: string, req?: number, exitCode = 0) => {
     const rt = await runtime;
     if (stopping) {
       if (req !== undefined) send({ t: "draining", req, activeConnections: 0 });
@@ -688,8 +690,8 @@ export function runClusterWorker(): void {
     if (req !== undefined) {
       send({ t: "draining", req, activeConnections: rt?.gateway.activeConnections ?? 0 });
     }
-    const { forcedConnections } = rt === null ? { forcedConnections: 0 } : await rt.stop(signal);
-    send({ t: "stopped", forcedConnections }, () => process.exit(0));
+    const { forcedConnections } = rt === null ? { forcedConnections: 0 } : await rt.stop(reason);
+    send({ t: "stopped", forcedConnections }, () => process.exit(exitCode));
   };
 
   process.on("message", (m: ToWorker) => {
@@ -701,6 +703,11 @@ export function runClusterWorker(): void {
           worker: { id: m.id, config: m.config },
         }).then(
           (rt) => {
+            installProcessErrorPolicy({
+              logger: rt.logger,
+              metrics: rt.metrics,
+              drain: (reason) => void stop(reason, undefined, 1),
+            });
             send({ t: "ready", generation: m.generation, listeners: rt.listeners });
             return rt;
           },
