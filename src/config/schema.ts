@@ -312,7 +312,7 @@ export const ListenerSchema = Type.Object(
         minimum: LIMITS.maxConnections.min,
         maximum: LIMITS.maxConnections.max,
         description:
-          "Concurrent connections on this listener; beyond it, new connections are closed at once. Absent: no cap beyond the process's.",
+          "Concurrent connections on this listener, per process; beyond it, new connections are closed at once. With `serve --workers N` every worker applies it to its own connections: the instance admits up to N times this (docs/multicore.md). Absent: no cap beyond the process's.",
         examples: [10000],
       }),
     ),
