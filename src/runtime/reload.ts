@@ -167,11 +167,15 @@ export class PolicyReloader {
 
   async #runQueued(): Promise<void> {
     this.#state = "running";
-    for (let next = this.#queued; next !== null; next = this.#queued) {
-      this.#queued = null;
-      next.resolve(await this.#reload([...next.sources].join("+"), next.force));
+    try {
+      for (let next = this.#queued; next !== null; next = this.#queued) {
+        this.#queued = null;
+        next.resolve(await this.#reload([...next.sources].join("+"), next.force));
+      }
+    } finally {
+      // Whatever happened, the next request starts a reload: reloads never stop for good.
+      this.#state = "idle";
     }
-    this.#state = "idle";
   }
 
   /** One reload: one read of the source, one outcome, logged and counted once. */
