@@ -278,7 +278,7 @@ export const ListenerSchema = Type.Object(
     idleTimeout: Type.Optional(
       Duration(
         "idleTimeout",
-        "A relayed connection with no byte in either direction for this long is closed (CONN_IDLE_TIMEOUT), like HAProxy's `timeout tunnel`. Keep it above the load balancer's own idle timeout (AWS NLB: 350 s by default), or the load balancer cuts first.",
+        "A relayed connection with no byte in either direction for this long is closed (CONN_IDLE_TIMEOUT), like HAProxy's `timeout tunnel`. The load balancer in front has an idle timeout of its own (AWS NLB: 350 s by default; Azure: about 300 s): whichever is shorter ends an idle connection (see docs/clouds/).",
         DEFAULTS.listener.idleTimeout,
         ["1h", "10m"],
       ),

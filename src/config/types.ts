@@ -61,6 +61,11 @@ export interface RoutingConfig {
 }
 
 export interface RuleConfig {
+  /**
+   * The store's id of the rule; absent for rules of the configuration file, whose id is derived
+   * from tenant, link and cidr (ruleIdOf in src/policy).
+   */
+  id?: string;
   /** "aws:vpce-…", "azure:<uint32>" or "gcp:<uint64>"; absent for cidr-only rules. */
   link: string | null;
   /** IPv4 or IPv6 CIDR (e.g. "203.0.113.0/24"); absent for link-only rules. */

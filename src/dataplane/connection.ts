@@ -233,6 +233,11 @@ export class Connection implements DeadlineItem {
     this.policy = d;
     this.decidedBy = policy;
     this.reason = d.reason;
+    const observer = this.listener.observer;
+    if (observer.decided !== undefined) {
+      const source = header?.source?.address ?? this.peerAddress;
+      observer.decided(this.listener.name, d, header?.link?.id ?? null, source);
+    }
     if (d.verdict === "deny" || d.upstream === null) {
       this.decision = "deny";
       this.terminate(null);

@@ -89,6 +89,8 @@ export class Gateway {
   }
 
   #recheck(next: CompiledPolicy, previous: CompiledPolicy): void {
+    // revocation: keep: a policy change applies to new connections only.
+    if (next.config.revocation === "keep") return;
     const everything = next.routingFingerprint !== previous.routingFingerprint;
     for (const key of [...this.registry.tenants()]) {
       if (!everything && key !== NO_TENANT) {

@@ -6,15 +6,21 @@ import net from "node:net";
 import type { ListenerConfig, RoutingConfig } from "../config/types.js";
 import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord } from "../observability/types.js";
-import type { CidrSet, ConnectionRegistry, PolicyHolder } from "../policy/index.js";
+import type { CidrSet, ConnectionRegistry, PolicyDecision, PolicyHolder } from "../policy/index.js";
 import { type ResolvedOptions, resolveOptions } from "../proxy-protocol/options.js";
 import { type ResolvedClientHelloOptions, resolveClientHelloOptions } from "../tls/index.js";
 import { Connection, onConnectDeadline, onHeaderDeadline, onRelayDeadline } from "./connection.js";
 import { DeadlineList } from "./deadlines.js";
 
-/** Receives what the data plane reports; implemented by logs and metrics. */
+/** Receives what the data plane reports; implemented by logs, metrics and the control plane. */
 export interface ConnectionObserver {
   opened(listener: string): void;
+  /**
+   * A connection reached a decision (before its upstream is dialled): its identity, or null for
+   * public traffic, and its source address (the PROXY header's, else the TCP peer's). For
+   * counters only: called on the connection path, it must not block or allocate much.
+   */
+  decided?(listener: string, decision: PolicyDecision, link: string | null, source: string): void;
   closed(record: ConnectionRecord): void;
 }
 
@@ -122,6 +128,10 @@ export class ListenerRuntime {
 
   ready(): boolean {
     return this.#context.ready();
+  }
+
+  get observer(): ConnectionObserver {
+    return this.#context.observer;
   }
 
   #accept(socket: net.Socket): void {

@@ -7,6 +7,7 @@ export {
   type CompiledTenant,
   type DecisionInput,
   type PolicyDecision,
+  ruleIdOf,
   type Verdict,
 } from "./policy.js";
 export { ConnectionRegistry } from "./registry.js";

@@ -18,6 +18,7 @@
  * the tenant's CIDRs; independent of the number of tenants and of other tenants' rules.
  */
 
+import { createHash } from "node:crypto";
 import { parseHostPattern } from "../config/patterns.js";
 import type {
   HostPort,
@@ -53,8 +54,12 @@ export interface CompiledTenant {
   /** cidr-only rules, for connections without identity; null when none. */
   readonly publicCidrs: CidrSet | null;
   readonly rules: readonly RuleConfig[];
+  /** Exact host names of the tenant (besides those host patterns give it). */
+  readonly hostnames: readonly string[];
   /** Changes whenever this tenant's configuration changes (to re-check live connections). */
   readonly fingerprint: string;
+  /** The stable id of rule `index` (for hit counts): the store's, or derived for file rules. */
+  ruleId(index: number): string;
 }
 
 export interface CompiledListener {
@@ -102,8 +107,10 @@ class Tenant implements CompiledTenant {
   readonly links: ReadonlyMap<string, LinkEntry>;
   readonly publicCidrs: CidrSet | null;
   readonly rules: readonly RuleConfig[];
+  readonly hostnames: readonly string[];
   readonly #config: TenantConfig;
   #fingerprint: string | null = null;
+  #ruleIds: string[] | null = null;
 
   constructor(t: TenantConfig, upstream: HostPort, upstreamText: string) {
     this.id = t.id;
@@ -113,6 +120,7 @@ class Tenant implements CompiledTenant {
     this.unrestricted = t.allow === null;
     this.publicInternet = t.allow?.publicInternet ?? false;
     this.#config = t;
+    this.hostnames = t.hostnames;
     const rules = t.allow?.rules ?? [];
     this.rules = rules;
     let links: Map<string, LinkEntry> | null = null;
@@ -165,6 +173,24 @@ class Tenant implements CompiledTenant {
     this.#fingerprint ??= JSON.stringify([this.#config, this.upstream]);
     return this.#fingerprint;
   }
+
+  ruleId(index: number): string {
+    // Derived on the first hit, once per compiled tenant: most tenants' rules are never counted
+    // in the life of one compiled policy.
+    this.#ruleIds ??= this.rules.map((r) => r.id ?? ruleIdOf(this.id, r.link, r.cidr));
+    return this.#ruleIds[index];
+  }
+}
+
+/**
+ * The id of a rule of the configuration file: derived from its tenant, link and cidr (unique
+ * within a tenant), so that it survives reloads and reordering, and its hit counts with it.
+ */
+export function ruleIdOf(tenantId: string, link: string | null, cidr: string | null): string {
+  const digest = createHash("sha256")
+    .update(`${tenantId}\n${link ?? ""}\n${cidr ?? ""}`)
+    .digest("hex");
+  return `f_${digest.slice(0, 20)}`;
 }
 
 function compileTenant(
@@ -179,7 +205,20 @@ function compileTenant(
   return new Tenant(t, defaultUpstream, defaultUpstreamText);
 }
 
+/** What a derived policy takes from the one it derives from (see CompiledPolicy.withTenants). */
+interface DerivedParts {
+  tenants: Map<string, CompiledTenant>;
+  exact: Map<string, CompiledTenant>;
+  ruleCount: number;
+  from: CompiledPolicy;
+}
+
 export class CompiledPolicy {
+  /**
+   * The configuration the policy was compiled from. After `withTenants`, its settings (listeners,
+   * routing, ...) are those of the policy it derives from, and its `tenants` list is not
+   * updated: read the tenants from `tenants`.
+   */
   readonly config: LinkgateConfig;
   readonly tenants: ReadonlyMap<string, CompiledTenant>;
   readonly listeners: ReadonlyMap<string, CompiledListener>;
@@ -188,44 +227,57 @@ export class CompiledPolicy {
   /** When this policy was compiled (ms since the epoch). */
   readonly compiledAt: number;
   readonly #hosts: HostResolver<CompiledTenant>;
+  readonly #exact: Map<string, CompiledTenant>;
   readonly #fallback: HostPort | null;
   readonly #fallbackText: string | null;
   // Decisions that do not depend on the tenant are shared: a flood of unknown hosts allocates nothing.
   readonly #unknownHost: PolicyDecision;
   readonly #noSni: PolicyDecision;
 
-  constructor(config: LinkgateConfig) {
+  constructor(config: LinkgateConfig, derived?: DerivedParts) {
     this.config = config;
-    const tenants = new Map<string, CompiledTenant>();
-    const exact = new Map<string, CompiledTenant>();
-    let ruleCount = 0;
-    const defaultUpstream = config.routing.upstream;
-    const defaultText = defaultUpstream === null ? null : hostPortText(defaultUpstream);
-    for (const t of config.tenants) {
-      const c = compileTenant(t, defaultUpstream, defaultText);
-      tenants.set(t.id, c);
-      for (const h of t.hostnames) exact.set(h, c);
-      ruleCount += c.rules.length;
+    let tenants: Map<string, CompiledTenant>;
+    let exact: Map<string, CompiledTenant>;
+    let ruleCount: number;
+    if (derived !== undefined) {
+      ({ tenants, exact, ruleCount } = derived);
+    } else {
+      tenants = new Map();
+      exact = new Map();
+      ruleCount = 0;
+      const defaultUpstream = config.routing.upstream;
+      const defaultText = defaultUpstream === null ? null : hostPortText(defaultUpstream);
+      for (const t of config.tenants) {
+        const c = compileTenant(t, defaultUpstream, defaultText);
+        tenants.set(t.id, c);
+        for (const h of t.hostnames) if (!exact.has(h)) exact.set(h, c);
+        ruleCount += c.rules.length;
+      }
     }
-    const patterns = config.routing.hostPatterns.map((p) => {
-      const parsed = parseHostPattern(p);
-      if (!parsed.ok) throw new Error(`host pattern ${JSON.stringify(p)} ${parsed.message}`);
-      return hostMatcher(parsed.pattern);
-    });
+    const patterns =
+      derived?.from.patterns ??
+      config.routing.hostPatterns.map((p) => {
+        const parsed = parseHostPattern(p);
+        if (!parsed.ok) throw new Error(`host pattern ${JSON.stringify(p)} ${parsed.message}`);
+        return hostMatcher(parsed.pattern);
+      });
     this.tenants = tenants;
+    this.#exact = exact;
     this.patterns = patterns;
     this.ruleCount = ruleCount;
     this.#hosts = new HostResolver(exact, tenants, patterns);
-    this.listeners = new Map(
-      config.listeners.map((l) => [
-        l.name,
-        {
-          name: l.name,
-          config: l,
-          trustedProxies: cidrSetOf(l.trustedProxies),
-        },
-      ]),
-    );
+    this.listeners =
+      derived?.from.listeners ??
+      new Map(
+        config.listeners.map((l) => [
+          l.name,
+          {
+            name: l.name,
+            config: l,
+            trustedProxies: cidrSetOf(l.trustedProxies),
+          },
+        ]),
+      );
     this.#fallback = config.routing.fallbackUpstream;
     this.#fallbackText = this.#fallback === null ? null : hostPortText(this.#fallback);
     this.#unknownHost = this.#hostless("POLICY_UNKNOWN_HOST");
@@ -269,6 +321,48 @@ export class CompiledPolicy {
       this.config.listeners.map((l) => [l.name, l.trustedProxies]),
     ]);
     return this.#routingFingerprint;
+  }
+
+  /**
+   * A policy with these tenants added, replaced (a config) or removed (null), everything else
+   * shared with this one: only the changed tenants are compiled, so one tenant's change costs
+   * the same with a million rules loaded. A host name keeps the tenant that had it first.
+   */
+  withTenants(changes: ReadonlyMap<string, TenantConfig | null>): CompiledPolicy {
+    const tenants = new Map(this.tenants);
+    const exact = new Map(this.#exact);
+    let ruleCount = this.ruleCount;
+    const defaultUpstream = this.config.routing.upstream;
+    const defaultText = defaultUpstream === null ? null : hostPortText(defaultUpstream);
+    // Removals first, so that a host name freed in this change can go to a tenant added in it.
+    let freed: Set<string> | null = null;
+    for (const id of changes.keys()) {
+      const before = tenants.get(id);
+      if (before === undefined) continue;
+      ruleCount -= before.rules.length;
+      for (const h of before.hostnames) {
+        if (exact.get(h) !== before) continue;
+        exact.delete(h);
+        freed ??= new Set();
+        freed.add(h);
+      }
+      tenants.delete(id);
+    }
+    // A freed name goes to the first remaining tenant that also lists it (a conflict a full
+    // compile resolves the same way); a scan, but only when a tenant with host names changed.
+    if (freed !== null) {
+      for (const t of tenants.values()) {
+        for (const h of t.hostnames) if (freed.has(h) && !exact.has(h)) exact.set(h, t);
+      }
+    }
+    for (const [id, next] of changes) {
+      if (next === null) continue;
+      const c = compileTenant(next, defaultUpstream, defaultText);
+      tenants.set(id, c);
+      ruleCount += c.rules.length;
+      for (const h of next.hostnames) if (!exact.has(h)) exact.set(h, c);
+    }
+    return new CompiledPolicy(this.config, { tenants, exact, ruleCount, from: this });
   }
 
   /** The tenant a host name maps to, or null. */

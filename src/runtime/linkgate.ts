@@ -13,9 +13,10 @@
  */
 import { resolve } from "node:path";
 import { type ConfigError, formatConfigError } from "../config/index.js";
-import type { LinkgateConfig } from "../config/types.js";
+import type { LinkgateConfig, TenantConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
-import { type BoundListener, Gateway } from "../dataplane/index.js";
+import { adminTokensFromEnv } from "../control/auth.js";
+import { type BoundListener, type ConnectionObserver, Gateway } from "../dataplane/index.js";
 import {
   type ConnectionLog,
   connectionObserver,
@@ -31,6 +32,7 @@ import {
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
+import { ControlRuntime } from "./control-runtime.js";
 import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
 import {
   type ApplyReport,
@@ -41,6 +43,7 @@ import {
   type ReloadOutcome,
   type ReloadRequest,
 } from "./reload.js";
+import type { TenantChangeTarget } from "./store-tenants.js";
 import { type ConfigWatch, watchConfigFile } from "./watch.js";
 
 export interface StartOptions {
@@ -70,7 +73,7 @@ export class ConfigLoadError extends Error {
   }
 }
 
-export class LinkgateRuntime implements PolicyTarget {
+export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
   readonly configFile: string;
   readonly gateway: Gateway;
   readonly metrics: Metrics;
@@ -84,6 +87,8 @@ export class LinkgateRuntime implements PolicyTarget {
   #reloader: PolicyReloader | null = null;
   #watcher: ConfigWatch | null = null;
   readonly #connectionLog: ConnectionLog | null;
+  /** The store, its tenants and the API's view of the policy; null in a worker. */
+  readonly control: ControlRuntime | null;
 
   private constructor(
     configFile: string,
@@ -91,20 +96,35 @@ export class LinkgateRuntime implements PolicyTarget {
     logger: Logger,
     lifecycle: Logger,
     worker: boolean,
+    control: ControlRuntime | null,
   ) {
     this.configFile = configFile;
     this.logger = logger;
     this.#lifecycle = lifecycle;
-    this.metrics = new Metrics({ policy: !worker });
+    this.control = control;
+    this.metrics = new Metrics({
+      policy: !worker,
+      perTenantLabels: config.metrics.perTenantLabels,
+    });
     this.health = new Health();
-    const policy = new CompiledPolicy(config);
-    const observer = connectionObserver({
+    const policy = new CompiledPolicy(control?.compose(config) ?? config);
+    const sink = connectionObserver({
       metrics: this.metrics,
       logger,
       deniedLinesPerSecond: config.log.deniedLinesPerSecond,
     });
-    this.#connectionLog = observer.log;
+    this.#connectionLog = sink.log;
+    const observer: ConnectionObserver =
+      control?.activity == null
+        ? sink
+        : {
+            opened: sink.opened,
+            closed: sink.closed,
+            decided: (listener, d, link, source) => control.decided(listener, d, link, source),
+          };
     this.gateway = new Gateway({ policy, observer });
+    // Series of tenants that left the policy (a reload, an API delete) leave the scrapes.
+    this.gateway.holder.onSwap((next) => this.metrics.retainTenants((id) => next.tenants.has(id)));
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
   }
 
@@ -129,24 +149,35 @@ export class LinkgateRuntime implements PolicyTarget {
       lifecycle = logger.isLevelEnabled("warn") ? logger.child({}, { level: "warn" }) : logger;
     }
     logStarted(lifecycle, { version: o.version, configFile: file });
-    const rt = new LinkgateRuntime(file, config, logger, lifecycle, o.worker !== undefined);
+    const control =
+      o.worker === undefined ? await ControlRuntime.open(config, file, lifecycle) : null;
+    let rt: LinkgateRuntime;
+    try {
+      rt = new LinkgateRuntime(file, config, logger, lifecycle, o.worker !== undefined, control);
+    } catch (error) {
+      await control?.close();
+      throw error;
+    }
     try {
       rt.listeners = await rt.gateway.start();
       for (const l of rt.listeners) logListening(lifecycle, l.name, { host: l.host, port: l.port });
       const api = config.api;
-      if (api !== null && o.worker === undefined) {
+      if (api !== null && control !== null) {
         rt.admin = await startAdminServer({
           bind: api.bind,
           metrics: rt.metrics,
           health: rt.health,
           logger,
+          routes: control.routes(await adminTokensFromEnv(), o.version),
         });
       }
     } catch (error) {
       await rt.gateway.stop(0);
       await rt.admin?.close();
+      await control?.close();
       throw error;
     }
+    control?.follow(rt);
     rt.health.setReady(true);
     if (reloadFrom !== null) {
       rt.#reloader = new PolicyReloader({
@@ -175,12 +206,22 @@ export class LinkgateRuntime implements PolicyTarget {
     return this.#reloader.request(request);
   }
 
-  /** PolicyTarget: the swap, in this process. */
+  /** PolicyTarget: the swap, in this process (the file's policy with the store's tenants). */
   async apply(update: PolicyUpdate): Promise<ApplyReport> {
-    const swapped = this.gateway.reload(update.policy);
+    let policy = update.policy;
+    if (this.control?.tenants != null) {
+      this.control.fileChanged(update.config);
+      policy = new CompiledPolicy(this.control.compose(update.config));
+    }
+    const swapped = this.gateway.reload(policy);
     // prepareConfig checked the listeners already; the gateway checks again, as for any caller.
     if (!swapped.applied) throw new Error(swapped.needsRestart.join("; "));
     return { complete: true, details: {} };
+  }
+
+  /** TenantChangeTarget: the store's tenants changed; only they are compiled. */
+  async applyTenants(changes: ReadonlyMap<string, TenantConfig | null>): Promise<void> {
+    this.gateway.reload(this.gateway.holder.current.withTenants(changes));
   }
 
   /**
@@ -209,6 +250,7 @@ export class LinkgateRuntime implements PolicyTarget {
     });
     const { closed } = await this.gateway.stop(drainTimeoutMs);
     await this.admin?.close();
+    await this.control?.close();
     this.#connectionLog?.flush();
     logStopped(this.#lifecycle, { forcedConnections: closed, exitCode: 0 });
     await lineOutputOf(this.logger)?.flush();

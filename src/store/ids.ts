@@ -1,5 +1,7 @@
 /** Identifiers of rules and tokens, and the secrets of tenant tokens. */
+
 import { createHash, randomBytes } from "node:crypto";
+import { ruleIdOf } from "../policy/policy.js";
 
 /** A new rule id: "r_" and 80 random bits in hex. */
 export function newRuleId(): string {
@@ -31,13 +33,7 @@ export function tokenHash(secret: string): Buffer {
   return createHash("sha256").update(secret, "utf8").digest();
 }
 
-/**
- * The id of a rule of the configuration file: derived from its tenant, link and cidr (unique
- * within a tenant), so that it survives reloads and reordering, and its hit counts with it.
- */
+/** The id of a rule of the configuration file (see ruleIdOf in src/policy: one derivation). */
 export function fileRuleId(tenantId: string, link: string | null, cidr: string | null): string {
-  const digest = createHash("sha256")
-    .update(`${tenantId}\n${link ?? ""}\n${cidr ?? ""}`)
-    .digest("hex");
-  return `f_${digest.slice(0, 20)}`;
+  return ruleIdOf(tenantId, link, cidr);
 }

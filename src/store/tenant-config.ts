@@ -29,7 +29,7 @@ export function tenantConfigOf(t: StoredTenant, now: number): TenantConfig {
             publicInternet: t.allow.publicInternet,
             rules: t.allow.rules
               .filter((r) => r.expiresAt === null || r.expiresAt > now)
-              .map((r) => ({ link: r.link, cidr: r.cidr, description: r.description })),
+              .map((r) => ({ id: r.id, link: r.link, cidr: r.cidr, description: r.description })),
           },
   };
 }

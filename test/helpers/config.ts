@@ -26,7 +26,12 @@ export function listener(over: Partial<ListenerConfig> & { name: string }): List
 }
 
 export function rule(r: Partial<RuleConfig>): RuleConfig {
-  return { link: r.link ?? null, cidr: r.cidr ?? null, description: r.description ?? null };
+  return {
+    ...(r.id === undefined ? {} : { id: r.id }),
+    link: r.link ?? null,
+    cidr: r.cidr ?? null,
+    description: r.description ?? null,
+  };
 }
 
 export function tenant(

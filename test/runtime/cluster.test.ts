@@ -93,16 +93,20 @@ describe("linkgate serve --workers 2", () => {
       return ok;
     };
 
-    // 50 connections: both workers accept from the one shared socket (the kernel picks; a
-    // worker gets at least 10% of them).
-    assert.equal(await batch(VPCE, 50), 50);
+    // Both workers accept from the one shared socket. The kernel picks which, and on a busy
+    // machine one worker may take long runs of them: batches of 50 until both have served (at
+    // most 500 connections).
+    let sent = 0;
+    do {
+      assert.equal(await batch(VPCE, 50), 50);
+      sent += 50;
+    } while (perWorker(connections(s)).size < 2 && sent < 500);
     const split = perWorker(connections(s));
-    assert.deepEqual([...split.keys()].sort(), [1, 2], `per worker: ${[...split]}`);
-    for (const [worker, n] of split) assert.ok(n >= 5, `worker ${worker} handled only ${n} of 50`);
+    assert.deepEqual([...split.keys()].sort(), [1, 2], `per worker after ${sent}: ${[...split]}`);
 
     // /metrics is the exact sum over the workers; the policy metrics are counted once.
     let metrics = await (await fetch(`${admin}/metrics`)).text();
-    assert.equal(connectionsTotal(metrics, "allow"), 50);
+    assert.equal(connectionsTotal(metrics, "allow"), sent);
     assert.match(metrics, /^linkgate_policy_reloads_total\{result="ok"\} 1$/m);
     assert.match(metrics, /^linkgate_build_info\{[^}]*\} 1$/m);
     assert.match(metrics, /^linkgate_active_connections\{listener="privatelink"\} 0$/m);

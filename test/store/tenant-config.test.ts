@@ -28,7 +28,7 @@ const stored: StoredTenant = {
   revision: 1,
 };
 
-test("tenantConfigOf: the rules in force at that instant, the upstream parsed", () => {
+test("tenantConfigOf: the rules in force at that instant, with their ids, the upstream parsed", () => {
   assert.deepEqual(tenantConfigOf(stored, 999), {
     id: "m",
     hostnames: ["m.example.org"],
@@ -37,9 +37,9 @@ test("tenantConfigOf: the rules in force at that instant, the upstream parsed", 
     allow: {
       publicInternet: true,
       rules: [
-        { link: VPCE, cidr: null, description: null },
-        { link: GCP, cidr: null, description: null },
-        { link: "azure:1", cidr: null, description: null },
+        { id: "r_1", link: VPCE, cidr: null, description: null },
+        { id: "r_2", link: GCP, cidr: null, description: null },
+        { id: "r_3", link: "azure:1", cidr: null, description: null },
       ],
     },
   });
