@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { checkCommand } from "./check.js";
+import { azCommand } from "./doctor-az.js";
 import { explainCommand } from "./explain.js";
 import { CommandFailure, EXIT_OK, EXIT_USAGE, type Io, processIo } from "./output.js";
 import { decodeCommand, encodeCommand } from "./pp2.js";
@@ -145,6 +146,32 @@ export function buildProgram(io: Io): Command {
     .option("--raw", "print raw bytes instead of hex")
     .action((flags) => {
       encodeCommand(flags, io);
+    })
+    .exitOverride();
+
+  const doctor = program
+    .command("doctor")
+    .description("check a cloud setup for the known Private Link pitfalls (docs/clouds/)")
+    .exitOverride();
+
+  doctor
+    .command("az")
+    .description(
+      "AWS: do the provider's and the consumer's accounts share an Availability Zone (by AZ ID)? exit 0 yes, 1 no, 2 bad input",
+    )
+    .requiredOption(
+      "--provider <file|->",
+      "the service provider's `aws ec2 describe-availability-zones` (or `describe-subnets`) JSON; - reads stdin",
+    )
+    .requiredOption("--consumer <file|->", "the consumer's, likewise")
+    .option("--json", "print the comparison as JSON")
+    .addHelpText(
+      "after",
+      "\nOn each side: aws ec2 describe-availability-zones --region REGION --output json > FILE\n" +
+        "Zone names (us-east-1a) are shuffled per account; AZ IDs (use1-az1) are not. See docs/clouds/aws.md.\n",
+    )
+    .action(async (flags: { provider: string; consumer: string; json?: boolean }) => {
+      await azCommand(flags, io);
     })
     .exitOverride();
 

@@ -128,6 +128,23 @@ export const ERROR_CATALOGUE = {
   CLI_BAD_INPUT: "the command-line input could not be read",
   CLI_USAGE: "the command line is not valid",
 
+  // linkgate doctor: checks of a cloud setup (docs/clouds/aws.md, docs/clouds/dns.md)
+  DOCTOR_BAD_INPUT:
+    "a doctor input file is unreadable, not JSON, or not the output of the AWS command it should be",
+  DOCTOR_AZ_REGION_MISMATCH:
+    "the provider's and the consumer's zones are in different regions: AZ IDs cannot overlap",
+  DOCTOR_AZ_NO_COMMON_ZONE:
+    "the provider and the consumer share no Availability Zone (by AZ ID): PrivateLink cannot connect",
+  DOCTOR_DNS_PUBLIC_ADDRESS:
+    "a private-link host name resolves to a public address: its private DNS record is missing",
+  DOCTOR_DNS_NOT_PRIVATE:
+    "a private-link host name resolves to a loopback, link-local or other non-endpoint address",
+  DOCTOR_DNS_NXDOMAIN: "the host name does not exist in DNS (NXDOMAIN)",
+  DOCTOR_DNS_NO_ADDRESS: "the host name exists but has no A or AAAA record",
+  DOCTOR_DNS_TIMEOUT: "the DNS resolver did not answer within the timeout",
+  DOCTOR_DNS_FAILED: "the DNS resolver failed the query (SERVFAIL, REFUSED, unreachable)",
+  DOCTOR_DNS_NO_TENANT: "the configuration maps the host name to no tenant: linkgate denies it",
+
   // linkgate/backend: the helper for backends behind linkgate
   BACKEND_BAD_OPTION: "a linkgate/backend option is missing or invalid",
   BACKEND_HEADER_TIMEOUT: "dropped: linkgate's PROXY header did not arrive within headerTimeoutMs",
