@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { checkCommand } from "./check.js";
 import { azCommand } from "./doctor-az.js";
+import { dnsCommand } from "./doctor-dns.js";
 import { explainCommand } from "./explain.js";
 import { CommandFailure, EXIT_OK, EXIT_USAGE, type Io, processIo } from "./output.js";
 import { decodeCommand, encodeCommand } from "./pp2.js";
@@ -172,6 +173,38 @@ export function buildProgram(io: Io): Command {
     )
     .action(async (flags: { provider: string; consumer: string; json?: boolean }) => {
       await azCommand(flags, io);
+    })
+    .exitOverride();
+
+  doctor
+    .command("dns")
+    .description(
+      "resolve host names and warn when a private-link name resolves to a public address (a missing private DNS record); exit 0 fine, 1 a warning, 2 usage",
+    )
+    .argument("<host...>", "the host names clients use, e.g. megacorp.privatelink.example.com")
+    .option(
+      "--private-domain <suffix>",
+      "names under this domain must resolve to private addresses (repeatable)",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option(
+      "-c, --config <file>",
+      "linkgate configuration: names matching a host pattern with a `privatelink` label are private-link names, and every name must map to a tenant",
+    )
+    .option("--resolver <ip[:port]>", "ask this DNS server instead of the system's")
+    .option(
+      "--timeout <ms>",
+      "give up on a query after this many milliseconds",
+      integer(1, 60_000),
+      5000,
+    )
+    .option("--json", "print the results as JSON")
+    .addHelpText(
+      "after",
+      "\nRun it where the clients are (in the customer's VPC or VNet): private DNS answers differ by network.\nSee docs/clouds/dns.md.\n",
+    )
+    .action(async (hosts: string[], flags) => {
+      await dnsCommand(hosts, flags, io);
     })
     .exitOverride();
 
