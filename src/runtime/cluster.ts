@@ -36,8 +36,9 @@ import cluster, { type Worker } from "node:cluster";
 import { extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AggregatorRegistry } from "prom-client";
-import type { LinkgateConfig } from "../config/types.js";
+import type { LinkgateConfig, TenantConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
+import { adminTokensFromEnv } from "../control/auth.js";
 import type { BoundListener } from "../dataplane/gateway.js";
 import {
   createLogger,
@@ -50,6 +51,8 @@ import {
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
+import type { ActivityBatch } from "../store/index.js";
+import { ControlRuntime } from "./control-runtime.js";
 import { ConfigLoadError, LinkgateRuntime } from "./linkgate.js";
 import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
 import { installProcessErrorPolicy } from "./process-errors.js";
@@ -61,6 +64,7 @@ import {
   type ReloadOutcome,
   type ReloadRequest,
 } from "./reload.js";
+import type { TenantChangeTarget } from "./store-tenants.js";
 import { type ConfigWatch, watchConfigFile } from "./watch.js";
 
 /** First delay before replacing a crashed worker; doubles for each quick crash in a row. */
@@ -82,6 +86,8 @@ const APPLY_ATTEMPTS = 2;
 /** How long a reload waits for workers that restart meanwhile (replaced, or crashed). */
 const RESTART_WAIT_MS = 20_000;
 const METRICS_TIMEOUT_MS = 2_000;
+/** How long a worker has to apply a change of the store's tenants (one tenant: milliseconds). */
+const TENANTS_TIMEOUT_MS = 1_500;
 /** After drainTimeout, how long workers have to report and exit before they are killed. */
 const STOP_MARGIN_MS = 5_000;
 
@@ -97,8 +103,12 @@ type ToWorker =
       config: LinkgateConfig;
       configFile: string;
       version: string;
+      /** Count rule hits and observed identities, and send them (the primary has a store). */
+      activity: boolean;
     }
   | { t: "apply"; req: number; generation: number; config: LinkgateConfig }
+  /** The store's tenants changed: these only (a config, or null: removed). */
+  | { t: "tenants"; req: number; changes: [string, TenantConfig | null][] }
   | { t: "metrics"; req: number }
   | { t: "stop"; req: number; signal?: string };
 
@@ -107,6 +117,8 @@ type FromWorker =
   | { t: "ready"; generation: number; listeners: BoundListener[] }
   | { t: "failed"; message: string }
   | { t: "applied"; req: number; generation: number; ok: boolean; problems: string[] }
+  | { t: "tenantsApplied"; req: number }
+  | { t: "activity"; batch: ActivityBatch }
   | { t: "metrics"; req: number; metrics: object[] }
   | { t: "draining"; req: number; activeConnections: number }
   | { t: "stopped"; forcedConnections: number };
@@ -150,7 +162,7 @@ function workerEntry(): string {
   return fileURLToPath(new URL(`./cluster-worker${extname(self)}`, import.meta.url));
 }
 
-export class ClusterPrimary implements PolicyTarget {
+export class ClusterPrimary implements PolicyTarget, TenantChangeTarget {
   readonly configFile: string;
   readonly logger: Logger;
   /** The primary's own metrics: the policy metrics, and its process's. */
@@ -159,7 +171,9 @@ export class ClusterPrimary implements PolicyTarget {
   readonly version: string;
   listeners: BoundListener[] = [];
   admin: AdminServer | null = null;
-  /** The configuration in force. */
+  /** The store, its tenants, the API's view of the policy (the primary owns them). */
+  readonly control: ControlRuntime;
+  /** The configuration file's configuration in force (workers get it with the store's tenants). */
   #config: LinkgateConfig;
   #generation = 1;
   /** How long a worker has to apply #config (see APPLY_TIMEOUT_PER_PREPARE). */
@@ -180,12 +194,14 @@ export class ClusterPrimary implements PolicyTarget {
     config: LinkgateConfig,
     logger: Logger,
     o: ClusterStartOptions,
+    control: ControlRuntime,
   ) {
     this.configFile = file;
     this.#config = config;
     this.logger = logger;
     this.version = o.version;
-    const policy = new CompiledPolicy(config);
+    this.control = control;
+    const policy = new CompiledPolicy(control.compose(config));
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
     this.#reloader = new PolicyReloader({
       ...reloadFrom,
@@ -223,8 +239,15 @@ export class ClusterPrimary implements PolicyTarget {
     if (!initial.result.ok) throw new ConfigLoadError(initial.result.errors);
     const config = initial.result.config;
     const logger = createLogger(config.log);
-    const primary = new ClusterPrimary(file, { source, initial }, config, logger, o);
     logStarted(logger, { version: o.version, configFile: file, workers: o.workers });
+    const control = await ControlRuntime.open(config, file, logger);
+    let primary: ClusterPrimary;
+    try {
+      primary = new ClusterPrimary(file, { source, initial }, config, logger, o, control);
+    } catch (error) {
+      await control.close();
+      throw error;
+    }
 
     // The scheduling policy is frozen by the first setupPrimary()/fork().
     if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) {
@@ -247,13 +270,16 @@ export class ClusterPrimary implements PolicyTarget {
           },
           health: primary.health,
           logger,
+          routes: control.routes(await adminTokensFromEnv(), o.version),
         });
       }
     } catch (error) {
       await primary.#killAll();
       await primary.admin?.close();
+      await control.close();
       throw error;
     }
+    control.follow(primary);
     primary.#updateHealth();
     if (o.watchFile ?? true) {
       primary.#watcher = watchConfigFile(file, {
@@ -316,7 +342,7 @@ export class ClusterPrimary implements PolicyTarget {
   }
 
   /** Sends a request and resolves with the answer, or null on timeout or if the worker exits. */
-  #ask<T extends "applied" | "metrics" | "draining">(
+  #ask<T extends "applied" | "metrics" | "draining" | "tenantsApplied">(
     worker: Worker,
     message: ToWorker & { req: number },
     answer: T,
@@ -378,9 +404,10 @@ export class ClusterPrimary implements PolicyTarget {
           t: "start",
           id: slot.id,
           generation: this.#generation,
-          config: this.#config,
+          config: this.control.compose(this.#config),
           configFile: this.configFile,
           version: this.version,
+          activity: this.control.activity !== null,
         });
         return;
       case "ready": {
@@ -410,6 +437,9 @@ export class ClusterPrimary implements PolicyTarget {
         return;
       case "stopped":
         slot.forcedConnections = m.forcedConnections;
+        return;
+      case "activity":
+        this.control.merge(m.batch);
         return;
       default:
         return; // answers to #ask
@@ -480,6 +510,7 @@ export class ClusterPrimary implements PolicyTarget {
   async apply(update: PolicyUpdate): Promise<ApplyReport> {
     const generation = update.generation;
     this.#config = update.config;
+    this.control.fileChanged(update.config);
     this.#generation = generation;
     this.#applyTimeoutMs = Math.round(
       APPLY_TIMEOUT_MS + APPLY_TIMEOUT_PER_PREPARE * update.preparedMs,
@@ -524,7 +555,8 @@ export class ClusterPrimary implements PolicyTarget {
     for (;;) {
       const worker = slot.worker;
       const generation = this.#generation;
-      const config = this.#config;
+      // The file's configuration with the store's tenants as they are now.
+      const config = this.control.compose(this.#config);
       if (
         worker === null ||
         slot.state !== "ready" ||
@@ -571,6 +603,33 @@ export class ClusterPrimary implements PolicyTarget {
         await exited(worker);
       }
     }
+  }
+
+  /**
+   * TenantChangeTarget: the store's tenants changed. Every worker gets the change (one that is
+   * starting applies it right after its start); resolves once every ready worker has applied
+   * it, and rejects if one has not in time (the store feed then tries again).
+   */
+  async applyTenants(changes: ReadonlyMap<string, TenantConfig | null>): Promise<void> {
+    const list = [...changes];
+    const waits: Promise<unknown>[] = [];
+    for (const slot of this.#slots) {
+      const worker = slot.worker;
+      if (worker === null) continue;
+      const message = { t: "tenants" as const, req: this.#nextRequest++, changes: list };
+      if (slot.state !== "ready") {
+        this.#send(worker, message);
+        continue;
+      }
+      waits.push(
+        this.#ask(worker, message, "tenantsApplied", TENANTS_TIMEOUT_MS).then((answer) => {
+          if (answer === null && slot.worker === worker) {
+            throw new Error(`worker ${slot.id} did not apply a change of the store's tenants`);
+          }
+        }),
+      );
+    }
+    await Promise.all(waits);
   }
 
   /** The sum over the workers' metrics, plus the primary's own (policy and process metrics). */
@@ -642,6 +701,8 @@ export class ClusterPrimary implements PolicyTarget {
     await Promise.all(exits);
     clearTimeout(deadline);
     await this.admin?.close();
+    // After the workers: what they reported last is merged, then written.
+    await this.control.close();
     const forcedConnections = running.reduce((n, s) => n + s.forcedConnections, 0);
     const exitCode = killed > 0 ? 1 : 0;
     logStopped(this.logger, { forcedConnections, exitCode });
@@ -700,7 +761,11 @@ export function runClusterWorker(): void {
         runtime = LinkgateRuntime.start({
           configFile: m.configFile,
           version: m.version,
-          worker: { id: m.id, config: m.config },
+          worker: {
+            id: m.id,
+            config: m.config,
+            reportActivity: m.activity ? (batch) => send({ t: "activity", batch }) : undefined,
+          },
         }).then(
           (rt) => {
             installProcessErrorPolicy({
@@ -724,6 +789,12 @@ export function runClusterWorker(): void {
             problems: ["not started"],
           };
           send({ t: "applied", req: m.req, generation: m.generation, ...outcome });
+        });
+        return;
+      case "tenants":
+        void runtime.then(async (rt) => {
+          await rt?.applyTenants(new Map(m.changes));
+          send({ t: "tenantsApplied", req: m.req });
         });
         return;
       case "metrics":

@@ -18,6 +18,7 @@ import { parseIpInto } from "../ip/address.js";
 import type { Logger } from "../observability/index.js";
 import { CompiledPolicy, type PolicyDecision } from "../policy/index.js";
 import {
+  type ActivityBatch,
   ActivityBuffer,
   type ActivityFlush,
   flushActivity,
@@ -158,20 +159,12 @@ export class ControlRuntime implements PolicyPort {
    * "would-deny" counts as denied: what the policy would do is what the tenant rehearses.
    */
   decided(listener: string, d: PolicyDecision, link: string | null, source: string): void {
-    const activity = this.activity;
-    const tenant = d.tenant;
-    if (activity === null || tenant === null) return;
-    const now = Date.now();
-    const identity = link ?? publicIdentity(source);
-    if (identity !== null) {
-      const provider: ObservedProvider =
-        link === null ? "public" : (link.slice(0, link.indexOf(":")) as ObservedProvider);
-      const allowed = d.verdict === "allow";
-      activity.observe(tenant.id, identity, provider, listener, source, allowed, d.reason, now);
-    }
-    if (d.ruleIndex >= 0 && d.verdict !== "deny") {
-      activity.ruleHit(tenant.id, tenant.ruleId(d.ruleIndex), now);
-    }
+    if (this.activity !== null) countDecision(this.activity, listener, d, link, source);
+  }
+
+  /** Counts a batch a worker of `serve --workers N` saw into this process's, for the next flush. */
+  merge(batch: ActivityBatch): void {
+    this.activity?.restore(batch);
   }
 
   /** Records what waits and closes the store (on stop). */
@@ -179,6 +172,32 @@ export class ControlRuntime implements PolicyPort {
     this.tenants?.close();
     await this.#flush?.stop();
     await this.store?.close();
+  }
+}
+
+/**
+ * Counts one decision: its tenant's rule hit, and the identity (for public traffic, the source
+ * network) it came from. Map increments only: it runs on the connection path.
+ */
+export function countDecision(
+  activity: ActivityBuffer,
+  listener: string,
+  d: PolicyDecision,
+  link: string | null,
+  source: string,
+): void {
+  const tenant = d.tenant;
+  if (tenant === null) return;
+  const now = Date.now();
+  const identity = link ?? publicIdentity(source);
+  if (identity !== null) {
+    const provider: ObservedProvider =
+      link === null ? "public" : (link.slice(0, link.indexOf(":")) as ObservedProvider);
+    const allowed = d.verdict === "allow";
+    activity.observe(tenant.id, identity, provider, listener, source, allowed, d.reason, now);
+  }
+  if (d.ruleIndex >= 0 && d.verdict !== "deny") {
+    activity.ruleHit(tenant.id, tenant.ruleId(d.ruleIndex), now);
   }
 }
 

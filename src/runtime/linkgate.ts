@@ -32,7 +32,12 @@ import {
   Metrics,
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
-import { ControlRuntime } from "./control-runtime.js";
+import { type ActivityBatch, ActivityBuffer } from "../store/index.js";
+import { ControlRuntime, countDecision } from "./control-runtime.js";
+
+/** How often a worker hands what it counted to its primary (which writes it to the store). */
+const ACTIVITY_REPORT_MS = 1000;
+
 import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
 import {
   type ApplyReport,
@@ -58,9 +63,14 @@ export interface StartOptions {
    * loaded and validated: no file read, no file watch, no admin endpoint (the primary serves
    * it), every log line carries `worker: id`, lifecycle lines below warn are left to the
    * primary, and so are the policy metrics. Listeners bind through node:cluster, which hands
-   * every worker the same listening sockets.
+   * every worker the same listening sockets. With `reportActivity` (the primary has a store),
+   * rule hits and observed identities are counted here and handed over once a second.
    */
-  worker?: { id: number; config: LinkgateConfig };
+  worker?: {
+    id: number;
+    config: LinkgateConfig;
+    reportActivity?: (batch: ActivityBatch) => void;
+  };
 }
 
 /** The configuration could not be loaded at start: nothing was started. */
@@ -89,6 +99,12 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
   readonly #connectionLog: ConnectionLog | null;
   /** The store, its tenants and the API's view of the policy; null in a worker. */
   readonly control: ControlRuntime | null;
+  /** In a worker whose primary has a store: what it saw, reported once a second. */
+  readonly #workerActivity: {
+    buffer: ActivityBuffer;
+    timer: NodeJS.Timeout;
+    report(): void;
+  } | null;
 
   private constructor(
     configFile: string,
@@ -97,6 +113,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
     lifecycle: Logger,
     worker: boolean,
     control: ControlRuntime | null,
+    reportActivity: ((batch: ActivityBatch) => void) | null = null,
   ) {
     this.configFile = configFile;
     this.logger = logger;
@@ -114,14 +131,24 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
       deniedLinesPerSecond: config.log.deniedLinesPerSecond,
     });
     this.#connectionLog = sink.log;
+    let decided: ConnectionObserver["decided"];
+    if (control?.activity != null) {
+      decided = (listener, d, link, source) => control.decided(listener, d, link, source);
+      this.#workerActivity = null;
+    } else if (reportActivity !== null) {
+      const buffer = new ActivityBuffer();
+      const report = () => {
+        if (buffer.size > 0) reportActivity(buffer.drain());
+      };
+      const timer = setInterval(report, ACTIVITY_REPORT_MS);
+      timer.unref();
+      this.#workerActivity = { buffer, timer, report };
+      decided = (listener, d, link, source) => countDecision(buffer, listener, d, link, source);
+    } else {
+      this.#workerActivity = null;
+    }
     const observer: ConnectionObserver =
-      control?.activity == null
-        ? sink
-        : {
-            opened: sink.opened,
-            closed: sink.closed,
-            decided: (listener, d, link, source) => control.decided(listener, d, link, source),
-          };
+      decided === undefined ? sink : { opened: sink.opened, closed: sink.closed, decided };
     this.gateway = new Gateway({ policy, observer });
     // Series of tenants that left the policy (a reload, an API delete) leave the scrapes.
     this.gateway.holder.onSwap((next) => this.metrics.retainTenants((id) => next.tenants.has(id)));
@@ -153,7 +180,15 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
       o.worker === undefined ? await ControlRuntime.open(config, file, lifecycle) : null;
     let rt: LinkgateRuntime;
     try {
-      rt = new LinkgateRuntime(file, config, logger, lifecycle, o.worker !== undefined, control);
+      rt = new LinkgateRuntime(
+        file,
+        config,
+        logger,
+        lifecycle,
+        o.worker !== undefined,
+        control,
+        o.worker?.reportActivity ?? null,
+      );
     } catch (error) {
       await control?.close();
       throw error;
@@ -251,6 +286,10 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
     const { closed } = await this.gateway.stop(drainTimeoutMs);
     await this.admin?.close();
     await this.control?.close();
+    if (this.#workerActivity !== null) {
+      clearInterval(this.#workerActivity.timer);
+      this.#workerActivity.report();
+    }
     this.#connectionLog?.flush();
     logStopped(this.#lifecycle, { forcedConnections: closed, exitCode: 0 });
     await lineOutputOf(this.logger)?.flush();

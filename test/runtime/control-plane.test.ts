@@ -7,7 +7,7 @@
  * restart keeps everything; file tenants are read-only.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,10 @@ import { encodeProxyHeaderV2 } from "../../src/proxy-protocol/index.js";
 import { LinkgateRuntime } from "../../src/runtime/linkgate.js";
 import { connectThrough, type Origin, startOrigin, testCertificate } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/programs.js";
+import { serveStarted, spawnServe } from "../helpers/serve.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers are read freely
+type Json = any;
 
 const ADMIN = "admin-token-for-the-control-plane-tests-0123456789";
 const VPCE = "aws:vpce-0123456789abcdef0";
@@ -72,7 +76,7 @@ interface Running {
     path: string,
     body?: unknown,
     token?: string,
-  ): Promise<{ status: number; json: any; headers: Headers }>;
+  ): Promise<{ status: number; json: Json; headers: Headers }>;
 }
 
 async function start(t: TestContext, e: Env): Promise<Running> {
@@ -211,7 +215,7 @@ describe("control plane in a running linkgate", () => {
       },
       { timeoutMs: 5000, what: "both identities in the observed feed (flushed once a second)" },
     );
-    const by = new Map<string, any>(observed.map((o: any) => [o.identity, o]));
+    const by = new Map<string, Json>(observed.map((o: Json) => [o.identity, o]));
     assert.equal(by.get(VPCE).allowed, 2);
     assert.equal(by.get(OTHER).denied, 1);
     assert.equal(by.get(OTHER).lastReason, "POLICY_LINK_NOT_ALLOWED");
@@ -286,5 +290,87 @@ describe("control plane in a running linkgate", () => {
     );
     assert.equal((await through(r, VPCE)).ok, true, "the rule survives");
     assert.equal((await through(r, OTHER)).ok, false);
+  });
+
+  test("--workers 2: the primary owns the store and the API; every worker enforces each change", {
+    timeout: 60_000,
+  }, async (t) => {
+    const e = await env(t);
+    if (e === null) return;
+    // The helper reads the log lines ("listening", "connection").
+    writeFileSync(e.file, readFileSync(e.file, "utf8").replace("level: silent", "level: info"));
+    const previous = process.env.LINKGATE_ADMIN_TOKEN;
+    process.env.LINKGATE_ADMIN_TOKEN = ADMIN;
+    const s = spawnServe(t, ["-c", e.file, "--workers", "2", "--no-watch"]);
+    if (previous === undefined) delete process.env.LINKGATE_ADMIN_TOKEN;
+    else process.env.LINKGATE_ADMIN_TOKEN = previous;
+    await serveStarted(s);
+    const listener = { host: "127.0.0.1", port: s.port("privatelink") };
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${s.port("admin")}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ADMIN}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json: Json = await res.json().catch(() => null);
+      return { status: res.status, headers: res.headers, json };
+    };
+    const connect = (link: string) =>
+      connectThrough({ ...listener, preamble: pp2(link), servername: HOST });
+    /** `n` connections: how many got through, and which workers served them. */
+    const batch = async (link: string, n: number) => {
+      const results = await Promise.all(Array.from({ length: n }, () => connect(link)));
+      return results.filter((r) => r.ok).length;
+    };
+
+    assert.equal(
+      (
+        await api("POST", "/v1/tenants", {
+          id: "megacorp",
+          allow: { publicInternet: false, rules: [] },
+        })
+      ).status,
+      201,
+    );
+    assert.equal(await batch(VPCE, 20), 0, "no rule: denied by every worker");
+    const added = await api("POST", "/v1/tenants/megacorp/rules", { link: VPCE });
+    assert.equal(added.status, 201);
+    assert.equal(added.headers.get("linkgate-enforced"), "true", "applied by both workers first");
+    // Batches until both workers have admitted some (the kernel picks the worker), all admitted.
+    const allowedBy = () =>
+      new Set(
+        s
+          .find("connection")
+          .filter((l) => l.decision === "allow")
+          .map((l) => l.worker),
+      );
+    let admitted = 0;
+    do {
+      assert.equal(await batch(VPCE, 20), 20, "admitted, whichever worker took it");
+      admitted += 20;
+    } while (allowedBy().size < 2 && admitted < 200);
+    assert.deepEqual([...allowedBy()].sort(), [1, 2], "both workers enforce the new rule");
+
+    // What the workers saw reaches the store through the primary.
+    const observed = await waitFor(
+      async () => {
+        const o = await api("GET", "/v1/tenants/megacorp/observed");
+        const vpce = o.json.items.find((x: { identity: string }) => x.identity === VPCE);
+        return vpce !== undefined && vpce.allowed === admitted && vpce.denied === 20
+          ? vpce
+          : undefined;
+      },
+      { timeoutMs: 6000, what: "the workers' counts in the observed feed" },
+    );
+    assert.equal(observed.lastReason, "POLICY_LINK_ALLOWED");
+
+    assert.equal(
+      (await api("DELETE", `/v1/tenants/megacorp/rules/${added.json.id}?force=true`)).status,
+      204,
+    );
+    assert.equal(await batch(VPCE, 20), 0, "denied again by every worker");
   });
 });

@@ -51,7 +51,7 @@ const reloadsOk = (s: Serve) => s.find("reload ok");
 for (const workers of [1, 2]) {
   describe(`linkgate serve --workers ${workers}: reloads while the file changes`, () => {
     test("the file disappearing during a reload does not stop the process", {
-      timeout: 60_000,
+      timeout: 180_000,
     }, async (t) => {
       const cert = await testCertificate(t);
       if (cert === null) return;
@@ -70,7 +70,7 @@ for (const workers of [1, 2]) {
       await delay(150);
       unlinkSync(file);
       await waitFor(() => reloadsOk(s).find((l) => l.tenants === FILLERS + 1), {
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
         what: "the reload of the large policy",
       });
       await delay(1000);
@@ -88,7 +88,7 @@ for (const workers of [1, 2]) {
     });
 
     test("a change made while a reload runs is applied after it", {
-      timeout: 60_000,
+      timeout: 180_000,
     }, async (t) => {
       const cert = await testCertificate(t);
       if (cert === null) return;
@@ -106,7 +106,7 @@ for (const workers of [1, 2]) {
       await delay(400);
       writeFileSync(file, policy(origin.port, false));
       const large = await waitFor(() => reloadsOk(s).find((l) => l.tenants === FILLERS + 1), {
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
         what: "the reload of the large policy",
       });
       // The revoking edit must follow, whatever happened meanwhile.
