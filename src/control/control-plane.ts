@@ -1,5 +1,6 @@
 /**
- * The control plane on the admin HTTP server: the REST API under /v1 and /openapi.json.
+ * The control plane on the admin HTTP server: the REST API under /v1, /openapi.json, and the
+ * tenant console at /console/ (src/control/console/), a page that calls that API.
  *
  *   const runtimePort: PolicyPort = …;  // src/control/port.ts says what it must do
  *   await startAdminServer({
@@ -11,6 +12,7 @@
  *   });
  */
 import type { FastifyInstance } from "fastify";
+import { registerConsole } from "./console/serve.js";
 import { ControlContext, type ControlPlaneOptions } from "./context.js";
 import { openApiDocument } from "./openapi.js";
 import { registerRoutes } from "./route.js";
@@ -23,7 +25,7 @@ export function controlPlaneOpenApi(version: string): Record<string, unknown> {
   return openApiDocument(API_ROUTES, version);
 }
 
-/** Adds the REST API and /openapi.json to `app` (call before it listens). */
+/** Adds the REST API, /openapi.json and the console to `app` (call before it listens). */
 export function registerControlPlane(app: FastifyInstance, options: ControlPlaneOptions): void {
   const ctx = new ControlContext(options);
   const document = controlPlaneOpenApi(options.version);
@@ -33,6 +35,7 @@ export function registerControlPlane(app: FastifyInstance, options: ControlPlane
     api.removeContentTypeParser("text/plain");
     registerRoutes(api, ctx, API_ROUTES, options.limits.maxApiBodyBytes);
   });
+  registerConsole(app);
   app.addHook("onReady", async () => ctx.start(app.log));
   app.addHook("onClose", async () => ctx.stop());
 }
