@@ -366,6 +366,27 @@ test("the console in chromium", { timeout: 240_000 }, async (t) => {
     w.assertClean();
   });
 
+  await t.test("too many failed sign-ins: the page says when to try again", async (s) => {
+    // Its own server on another loopback address: the limit is per client address.
+    const limited = await startConsoleServer("127.0.0.2");
+    s.after(() => limited.close());
+    const w = await openPage(browser, limited.origin);
+    s.after(() => w.close());
+    const { page } = w;
+    await page.goto(`${limited.origin}/console/`);
+    for (let i = 0; i < 11; i++) {
+      await page.getByLabel("Token", { exact: true }).fill(`wrong-token-${i}-0123456789abcdef0123`);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("#sign-in-error p").waitFor();
+    }
+    await page
+      .locator("#sign-in-error", {
+        hasText: /Too many failed sign-ins .* try again in \d+ seconds/,
+      })
+      .waitFor();
+    w.assertClean([401, 429]);
+  });
+
   await t.test("readable at phone width: nothing wider than the screen", async (s) => {
     const token = await server.tenant("kilo", {
       allow: { rules: [{ link: VPCE, description: "a rather long description of a VPC" }] },

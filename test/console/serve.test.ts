@@ -127,6 +127,19 @@ test("the page has nothing a strict CSP blocks, and keeps no token where it coul
   }
 });
 
+test("the page asks for every module at once: each is preloaded, none found late", () => {
+  const html = readFileSync(join(CONSOLE_ASSETS_DIR, "index.html"), "utf8");
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([a-z-]+\.js)">/g)].map(
+    (m) => m[1],
+  );
+  const modules = readdirSync(CONSOLE_ASSETS_DIR).filter((f) => f.endsWith(".js"));
+  assert.deepEqual(
+    [...preloaded, "app.js"].sort(),
+    modules.sort(),
+    "index.html preloads every module but the entry point",
+  );
+});
+
 test("the npm package carries the console where the compiled server finds it", (t) => {
   const built = existsSync(join(ROOT, "dist/control/console/serve.js"));
   if (!built) {
