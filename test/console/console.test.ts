@@ -281,9 +281,16 @@ test("the console in chromium", { timeout: 240_000 }, async (t) => {
     assert.match(await stored(), new RegExp(token));
     await page.reload();
     await tenantView(page, "hotel");
+    const apiCalls: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.startsWith("/v1/")) apiCalls.push(r.url());
+    });
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assert.equal(await stored(), "{}{}");
+    // The tenant view's refresh (every 5 s) stopped with it.
+    await page.waitForTimeout(5500);
+    assert.deepEqual(apiCalls, []);
     assert.equal(await page.getByLabel("Token", { exact: true }).inputValue(), "");
     await page.reload();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();

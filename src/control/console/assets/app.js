@@ -3,7 +3,7 @@
 import { showTenants } from "./admin.js";
 import { Api, ApiError, tenantPath } from "./api.js";
 import { byId, h, replace } from "./dom.js";
-import { showTenant } from "./tenant.js";
+import { leaveTenantView, showTenant } from "./tenant.js";
 import { notify, showError } from "./ui.js";
 
 /** @typedef {import("./ui.js").Session} Session */
@@ -48,6 +48,7 @@ function signOut(message) {
 }
 
 function showSignIn() {
+  leaveTenantView();
   document.title = "Sign in · linkgate console";
   const error = h("div", { class: "error", role: "alert", id: "sign-in-error" });
   const token = h("input", {
@@ -163,8 +164,12 @@ function route() {
   }
   const match = /^#\/tenants\/([a-z0-9-]{1,63})$/.exec(location.hash);
   const ctx = { api, session, main, notify, navigate };
-  if (match !== null) showTenant(ctx, match[1]);
-  else if (session.admin) showTenants(ctx);
+  if (match !== null) {
+    showTenant(ctx, match[1]);
+    return;
+  }
+  leaveTenantView();
+  if (session.admin) showTenants(ctx);
   else navigate(`#/tenants/${session.tenant}`);
 }
 

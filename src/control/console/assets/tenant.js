@@ -71,6 +71,11 @@ const KINDS =
 /** The view shown now; a refresh timer of an older one stops itself. */
 let shown = 0;
 
+/** Stops the tenant view's refreshes: another view, or the sign-in form, replaces it. */
+export function leaveTenantView() {
+  shown++;
+}
+
 /**
  * @param {Context} ctx
  * @param {string} id
@@ -95,8 +100,6 @@ class TenantView {
   auditCursor = null;
   /** @type {Token[]} */
   tokens = [];
-  /** The JSON last rendered, to skip refreshes that changed nothing. */
-  lastSeen = "";
 
   /**
    * @param {Context} ctx
@@ -207,7 +210,7 @@ class TenantView {
     }, REFRESH_MS);
   }
 
-  /** Reads the tenant and its observed identities again; re-renders what changed. */
+  /** Reads the tenant and its observed identities again and redraws them (the focus stays). */
   async refresh() {
     const { api } = this.ctx;
     const [tenant, observed] = await Promise.all([
