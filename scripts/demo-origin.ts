@@ -1,67 +1,99 @@
 /**
- * A demo upstream for `npm start` (examples/demo.yaml sends to 127.0.0.1:9443): it reads the
- * PROXY v2 header linkgate sends, terminates TLS with the demo certificate, and answers any
- * request with what linkgate told it. For demonstrations only.
+ * The demo upstream for `npm start`: the seed's email-sending API ("POST /v1/send"), as a
+ * backend behind linkgate should be. It runs behind `linkgate/backend`: it accepts connections
+ * from linkgate only, reads the fresh PROXY v2 header linkgate sends (tenant, endpoint, client),
+ * and answers 421 to a request for another tenant's host name (docs/security.md: the backend's
+ * part of the contract). For demonstrations only.
  *
- *   npm run demo:origin
+ *   npm run demo:origin            (127.0.0.1:9443, the demo configuration's upstream)
  */
 import { readFileSync } from "node:fs";
-import net from "node:net";
-import tls from "node:tls";
-import { TENANT_TLV } from "../src/dataplane/upstream-header.js";
-import {
-  DONE,
-  INVALID,
-  type ProxyHeader,
-  ProxyHeaderDecoder,
-} from "../src/proxy-protocol/index.js";
+import https from "node:https";
+import { fileURLToPath } from "node:url";
+import { behindLinkgate, linkgateInfo } from "../src/backend/index.js";
 
 const dir = new URL("../examples/demo-origin/", import.meta.url);
-const context = tls.createSecureContext({
-  cert: readFileSync(new URL("cert.pem", dir)),
-  key: readFileSync(new URL("key.pem", dir)),
-});
-const [host, port] = (process.argv[2] ?? "127.0.0.1:9443").split(/:(?=\d+$)/);
 
-function describe(h: ProxyHeader): string {
-  const tenant = h.tlvs.find((t) => t.type === TENANT_TLV)?.value.toString() ?? "-";
-  return `tenant=${tenant} link=${h.link?.id ?? "-"} client=${h.source?.address ?? "-"}:${h.source?.port ?? "-"} sni=${h.authority ?? "-"}`;
+export interface DemoOrigin {
+  close(): Promise<void>;
 }
 
-net
-  .createServer((socket) => {
-    socket.on("error", () => {});
-    const decoder = new ProxyHeaderDecoder();
-    const onData = (chunk: Buffer) => {
-      const status = decoder.push(chunk);
-      if (status === INVALID) {
-        console.log(
-          `demo origin: no PROXY header (${decoder.error?.code}); set upstreamProxyProtocol: v2`,
-        );
-        socket.destroy();
-        return;
-      }
-      if (status !== DONE) return;
-      socket.off("data", onData);
-      socket.pause();
-      const h = decoder.header as ProxyHeader;
-      const line = describe(h);
-      console.log(`demo origin: ${line}`);
-      const rest = chunk.subarray(decoder.tailOffset);
-      if (rest.length > 0) socket.unshift(rest);
-      const secure = new tls.TLSSocket(socket, {
-        isServer: true,
-        secureContext: context,
-        ALPNProtocols: ["http/1.1"],
+/** Starts the email API on host:port, for linkgate at `linkgate` (CIDRs) with these patterns. */
+export function startDemoOrigin(o: {
+  host: string;
+  port: number;
+  linkgate: readonly string[];
+  hostPatterns: readonly string[];
+  log?: (line: string) => void;
+}): Promise<DemoOrigin> {
+  const log = o.log ?? ((line: string) => console.log(line));
+  const server = https.createServer(
+    { cert: readFileSync(new URL("cert.pem", dir)), key: readFileSync(new URL("key.pem", dir)) },
+    (req, res) => {
+      const info = linkgateInfo(req);
+      const who = `tenant=${info?.tenant ?? "-"} via=${info?.identity ?? "public"} client=${info?.source?.address ?? "-"}`;
+      let body = "";
+      req.setEncoding("utf8");
+      req.on("data", (d: string) => {
+        if (body.length < 65536) body += d;
       });
-      secure.on("error", () => {});
-      secure.once("data", () => {
-        const body = `hello from the demo origin: ${line}\n`;
-        secure.end(
-          `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-        );
+      req.on("end", () => {
+        let answer: { status: number; json: unknown };
+        if (req.method === "POST" && req.url === "/v1/send") {
+          let mail: { to?: unknown; subject?: unknown } = {};
+          try {
+            mail = JSON.parse(body);
+          } catch {
+            // an empty or broken body is still "accepted" by this toy API
+          }
+          answer = {
+            status: 202,
+            json: {
+              queued: true,
+              tenant: info?.tenant ?? null,
+              to: mail.to ?? null,
+              via: info?.identity ?? "public",
+            },
+          };
+        } else {
+          answer = {
+            status: 200,
+            json: {
+              service: "demo email API",
+              tenant: info?.tenant ?? null,
+              via: info?.identity ?? "public",
+            },
+          };
+        }
+        log(`demo origin: ${req.method} ${req.url} ${who} -> ${answer.status}`);
+        res.writeHead(answer.status, { "content-type": "application/json" });
+        res.end(`${JSON.stringify(answer.json)}\n`);
       });
-    };
-    socket.on("data", onData);
-  })
-  .listen(Number(port), host, () => console.log(`demo origin: listening on ${host}:${port}`));
+    },
+  );
+  behindLinkgate(server, {
+    trustedProxies: o.linkgate,
+    hosts: { hostPatterns: o.hostPatterns },
+    onDrop: (d) => log(`demo origin: dropped a connection from ${d.peer.address} (${d.code})`),
+    onMisdirected: (m) =>
+      log(`demo origin: 421 for ${m.host} on a connection for tenant ${m.tenant}`),
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => {
+      server.off("error", reject);
+      resolve({ close: () => new Promise((r) => server.close(() => r())) });
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [host, port] = (process.argv[2] ?? "127.0.0.1:9443").split(/:(?=\d+$)/);
+  await startDemoOrigin({
+    host,
+    port: Number(port),
+    linkgate: ["127.0.0.0/8"],
+    hostPatterns: ["{tenant}.api.example.com", "{tenant}.privatelink.example.com"],
+  });
+  console.log(`demo origin: the email API listens on ${host}:${port}`);
+}

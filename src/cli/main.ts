@@ -99,6 +99,11 @@ export function buildProgram(io: Io): Command {
     .option("--destination <ip:port>", "destination in the PROXY header (default: --to)")
     .option("--no-proxy", "send no PROXY header (a public listener)")
     .option("--timeout <ms>", "give up after this many milliseconds", integer(1, 600_000), 5000)
+    .option(
+      "--hold <ms>",
+      "once accepted, keep the session open this long and report whether it was cut",
+      integer(1, 3_600_000),
+    )
     .option("--compact", "print one line of JSON")
     .action(async (flags) => {
       await simulateCommand(flags, io);

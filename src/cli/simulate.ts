@@ -18,6 +18,10 @@ export interface SimulateOptions {
   /** Bytes sent before the TLS handshake (a PROXY header), or null. */
   preamble: Buffer | null;
   timeoutMs: number;
+  /** The local address to connect from (127.0.0.x on loopback: another peer); default any. */
+  localAddress?: string;
+  /** Once accepted, keep the session open this long (ms), and say whether it was cut. */
+  holdMs?: number;
 }
 
 export interface SimulateResult {
@@ -27,6 +31,8 @@ export interface SimulateResult {
   /** The upstream's certificate subject, when the handshake completed. */
   certificate: string | null;
   alpn: string | null;
+  /** With holdMs: "held" (open for all of it), or "cut" (closed after `ms` in all). */
+  hold?: "held" | "cut";
 }
 
 export function simulateConnection(o: SimulateOptions): Promise<SimulateResult> {
@@ -43,7 +49,7 @@ export function simulateConnection(o: SimulateOptions): Promise<SimulateResult> 
     const dropped = (detail: string) =>
       finish({ result: "dropped", detail, certificate: null, alpn: null });
     const timer = setTimeout(() => dropped(`no answer within ${o.timeoutMs} ms`), o.timeoutMs);
-    const raw = net.connect({ host: o.host, port: o.port });
+    const raw = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress });
     raw.on("error", (e) => dropped(`connection failed: ${e.message}`));
     raw.once("connect", () => {
       if (o.preamble !== null) raw.write(o.preamble);
@@ -55,8 +61,8 @@ export function simulateConnection(o: SimulateOptions): Promise<SimulateResult> 
       });
       secure.on("secureConnect", () => {
         const cert = secure.getPeerCertificate();
-        finish({
-          result: "accepted",
+        const accepted = {
+          result: "accepted" as const,
           detail: "the TLS handshake completed: linkgate forwarded the connection to an upstream",
           certificate: cert?.subject
             ? Object.entries(cert.subject)
@@ -64,14 +70,34 @@ export function simulateConnection(o: SimulateOptions): Promise<SimulateResult> 
                 .join(", ")
             : null,
           alpn: secure.alpnProtocol || null,
-        });
+        };
+        if (o.holdMs === undefined) return finish(accepted);
+        // Held open: a revocation (POLICY_REVOKED) or a timeout of linkgate's closes it.
+        clearTimeout(timer);
+        secure.resume();
+        holding = accepted;
+        held = setTimeout(() => finish({ ...accepted, hold: "held" }), o.holdMs);
       });
-      secure.on("error", (e) =>
+      let holding: Omit<SimulateResult, "ms"> | null = null;
+      let held: NodeJS.Timeout | undefined;
+      const cut = () => {
+        clearTimeout(held);
+        finish({
+          ...(holding as Omit<SimulateResult, "ms">),
+          hold: "cut",
+          detail: "accepted, then closed by linkgate or the upstream while held open",
+        });
+      };
+      secure.on("error", (e) => {
+        if (holding !== null) return cut();
         dropped(
           `closed before the TLS handshake completed (${e.message}): dropped or denied by linkgate, or the upstream failed`,
-        ),
-      );
-      secure.on("close", () => dropped("closed before the TLS handshake completed"));
+        );
+      });
+      secure.on("close", () => {
+        if (holding !== null) return cut();
+        dropped("closed before the TLS handshake completed");
+      });
     });
   });
 }
@@ -87,6 +113,7 @@ export interface SimulateFlags {
   destination?: string;
   proxy: boolean;
   timeout: number;
+  hold?: number;
   compact?: boolean;
 }
 
@@ -134,6 +161,7 @@ export async function simulateCommand(f: SimulateFlags, io: Io): Promise<void> {
     servername: f.host,
     preamble,
     timeoutMs: f.timeout,
+    holdMs: f.hold,
   });
   printJson(
     io,

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { CompiledPolicy } from "../../src/policy/index.js";
 import { runCli } from "../helpers/cli.js";
 import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway, startOrigin, testCertificate } from "../helpers/gateway.js";
+import { waitFor } from "../helpers/programs.js";
 
 const run = runCli;
 
@@ -67,6 +69,47 @@ describe("linkgate simulate", () => {
     assert.equal(pub.code, 1);
     assert.equal((await gw.next()).reason, "POLICY_PUBLIC_NOT_ALLOWED");
     assert.equal(origin.connections.length, 1);
+  });
+
+  test("--hold: a session held open is reported held, or cut when a revocation closes it", {
+    timeout: 20_000,
+  }, async (t) => {
+    const cert = await testCertificate(t);
+    if (cert === null) return;
+    const origin = await startOrigin(t, cert, { proxyProtocol: true });
+    const base = config({
+      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+      tenants: [tenant("megacorp", { allow: { rules: [{ link: "azure:553665985" }] } })],
+    });
+    const cfg = {
+      ...base,
+      routing: { ...base.routing, upstream: { host: origin.host, port: origin.port } },
+    };
+    const gw = await startGateway(t, cfg);
+    const args = [
+      "simulate",
+      "--to",
+      `127.0.0.1:${gw.address("privatelink").port}`,
+      "--host",
+      "megacorp.api.example.com",
+      "--azure-link",
+      "553665985",
+      "--compact",
+      "--hold",
+    ];
+    const held = JSON.parse((await run([...args, "300"])).out);
+    assert.deepEqual([held.result, held.hold], ["accepted", "held"]);
+
+    const running = run([...args, "10000"]);
+    await gw.record(0);
+    await waitFor(() => gw.gateway.registry.size === 1, { what: "the held session, live" });
+    gw.gateway.reload(
+      new CompiledPolicy({ ...cfg, tenants: [tenant("megacorp", { allow: { rules: [] } })] }),
+    );
+    const cut = await running;
+    assert.equal(cut.code, 0, "it was accepted");
+    assert.deepEqual([JSON.parse(cut.out).result, JSON.parse(cut.out).hold], ["accepted", "cut"]);
+    assert.equal((await gw.record(1)).closedBy, "POLICY_REVOKED");
   });
 
   test("usage errors exit 2", async () => {
