@@ -1,5 +1,10 @@
 /** `linkgate check --config F`: validate a configuration file without starting anything. */
-import { formatConfigErrors, loadConfigFile, summarizeConfig } from "../config/index.js";
+import {
+  configWarnings,
+  formatConfigErrors,
+  loadConfigFile,
+  summarizeConfig,
+} from "../config/index.js";
 import { CommandFailure, EXIT_INVALID, type Io, printJson } from "./output.js";
 
 export interface CheckFlags {
@@ -12,7 +17,8 @@ function plural(n: number, word: string): string {
 }
 
 /**
- * Valid: a one-line summary on stdout ("F: ok — 2 listeners, 3 tenants, 5 rules"), exit 0.
+ * Valid: a one-line summary on stdout ("F: ok — 2 listeners, 3 tenants, 5 rules"), exit 0;
+ * warnings (configWarnings: valid, but probably not as meant) on stderr, still exit 0.
  * Invalid or unreadable: every error on stderr, one per line
  * ("F:LINE:COLUMN: KEY: message [CODE]"), exit 1. With --json: {ok, file, errors[], summary?}
  * on stdout instead, same exit codes.
@@ -22,7 +28,9 @@ export async function checkCommand(flags: CheckFlags, io: Io): Promise<void> {
   const result = await loadConfigFile(file);
   if (flags.json) {
     if (result.ok) {
-      printJson(io, { ok: true, file, errors: [], summary: summarizeConfig(result.config) }, false);
+      const summary = summarizeConfig(result.config);
+      const warnings = configWarnings(result.config);
+      printJson(io, { ok: true, file, errors: [], warnings, summary }, false);
       return;
     }
     printJson(io, { ok: false, file, errors: result.errors }, false);
@@ -31,6 +39,9 @@ export async function checkCommand(flags: CheckFlags, io: Io): Promise<void> {
   if (!result.ok) {
     io.stderr(formatConfigErrors(result.errors));
     throw new CommandFailure(EXIT_INVALID);
+  }
+  for (const w of configWarnings(result.config)) {
+    io.stderr(`${file}: warning: ${w.key}: ${w.message} [${w.code}]\n`);
   }
   const s = summarizeConfig(result.config);
   io.stdout(

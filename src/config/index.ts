@@ -27,6 +27,7 @@ export { resolveConfig } from "./resolve.js";
 export * from "./schema.js";
 export type * from "./types.js";
 export { createAjv, schemaIssuesFor } from "./validate.js";
+export { type ConfigWarning, configWarnings } from "./warnings.js";
 
 import type { LinkgateConfig } from "./types.js";
 

@@ -77,6 +77,8 @@ export const ERROR_CATALOGUE = {
   CONFIG_BAD_TENANT_ID: "a tenant id cannot start or end with a hyphen: it is a DNS label",
   CONFIG_NEEDS_RESTART:
     "the new configuration changes listener sockets, which only a restart applies",
+  CONFIG_TRUST_MAPPED_IPV4:
+    "warning: an IPv6 range in trustedProxies covers IPv4-mapped addresses, but IPv4 peers are matched as IPv4 (refused)",
   CONFIG_ADMIN_TOKEN:
     "an admin token (LINKGATE_ADMIN_TOKEN, LINKGATE_ADMIN_TOKEN_FILE) is unreadable or too short",
 

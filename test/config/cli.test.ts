@@ -89,6 +89,30 @@ describe("linkgate check", () => {
     assert.equal(r.err, `${missing}: no such file [CONFIG_UNREADABLE]\n`);
   });
 
+  test("a warning: ::/0 trusted on a dual-stack listener does not trust IPv4 peers (exit 0)", async () => {
+    const yaml = (trusted: string) =>
+      write(
+        `dual-${trusted.length}.yaml`,
+        `listeners:
+  - { name: privatelink, bind: "[::]:8443", proxyProtocol: required, trustedProxies: ${trusted} }
+routing: { hostPatterns: ["{tenant}.api.example.com"], upstream: 10.0.9.9:443 }
+`,
+      );
+    const warned = await run(["check", "-c", yaml('["::/0"]')]);
+    assert.equal(warned.code, 0);
+    assert.match(
+      warned.err,
+      /warning: listeners\[0\]\.trustedProxies: ::\/0 covers IPv4-mapped addresses .* \[CONFIG_TRUST_MAPPED_IPV4\]\n$/,
+    );
+    assert.match(warned.out, /: ok — 1 listener/);
+    const json = JSON.parse((await run(["check", "-c", yaml('["::/0"]'), "--json"])).out);
+    assert.equal(json.warnings[0].code, "CONFIG_TRUST_MAPPED_IPV4");
+    // With an IPv4 range too, or IPv6 ranges that hold no mapped address: nothing to say.
+    for (const trusted of ['["::/0", "0.0.0.0/0"]', '["2001:db8::/32"]', '["10.0.0.0/8"]']) {
+      assert.equal((await run(["check", "-c", yaml(trusted)])).err, "", trusted);
+    }
+  });
+
   test("--json: {ok, file, errors[]} on stdout, same exit codes", async () => {
     const good = await run(["check", "-c", `${ROOT}examples/demo.json`, "--json"]);
     assert.equal(good.code, 0);
@@ -96,6 +120,7 @@ describe("linkgate check", () => {
       ok: true,
       file: `${ROOT}examples/demo.json`,
       errors: [],
+      warnings: [],
       summary: { listeners: 2, tenants: 3, rules: 5 },
     });
     const bad = write(
