@@ -11,12 +11,16 @@
  *    (commit included), with 1 000 rules loaded and with all of them.
  * 3. Times API writes through the REST API (Fastify inject, admin token), sequentially: the
  *    control plane's part of change-to-enforcement, from the request to the moment it asks the
- *    runtime to confirm enforcement, and writes per second. The runtime's part (recompiling
- *    one tenant, swapping it into every worker) is measured where the runtime lives.
+ *    runtime to confirm enforcement, and writes per second.
+ * 4. Starts a real linkgate (LinkgateRuntime, in this process) on each store, and times: the
+ *    start (store read, policy composed and compiled, listeners bound); change-to-enforcement
+ *    over HTTP, a rule added then deleted, from the request to the answer (which comes once
+ *    the change is in force: Linkgate-Enforced: true); and the runtime's own part of it (the
+ *    changed tenant compiled and swapped in, live connections re-checked).
  *
  * Prints a Markdown table; writes nothing else.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -25,6 +29,7 @@ import { registerControlPlane } from "../src/control/control-plane.js";
 import type { PolicyPort } from "../src/control/port.js";
 import { Health } from "../src/observability/health.js";
 import { Metrics } from "../src/observability/metrics.js";
+import { LinkgateRuntime } from "../src/runtime/linkgate.js";
 import { openStore } from "../src/store/index.js";
 import type { Store, TenantInput } from "../src/store/types.js";
 import { machineDescription, markdownTable, median } from "./lib/report.js";
@@ -148,6 +153,68 @@ async function apiWrites(store: Store, tenants: number, count: number) {
   return { perSecond: count / seconds, toEnforcement: toEnforcement.sort((a, b) => a - b) };
 }
 
+/** A running linkgate on the store at `db`: start time, change-to-enforcement over HTTP. */
+async function runtimeFigures(dir: string, db: string, tenants: number, count: number) {
+  const file = join(dir, `runtime-${tenants}.yaml`);
+  writeFileSync(
+    file,
+    `listeners:
+  - { name: privatelink, bind: 127.0.0.1:0, proxyProtocol: required, trustedProxies: [127.0.0.0/8] }
+routing: { hostPatterns: ["{tenant}.api.example.com"], upstream: 127.0.0.1:9 }
+store: { type: sqlite, path: ${JSON.stringify(db)} }
+api: { bind: 127.0.0.1:0 }
+log: { level: silent }
+metrics: { perTenantLabels: false }
+`,
+  );
+  process.env.LINKGATE_ADMIN_TOKEN = ADMIN_TOKEN;
+  const t0 = performance.now();
+  const rt = await LinkgateRuntime.start({ configFile: file, version: "bench", watchFile: false });
+  const startMs = performance.now() - t0;
+  const rules = rt.gateway.holder.current.ruleCount;
+  // The runtime's part: the store feed calls applyTenants on the runtime for each change.
+  const swaps: number[] = [];
+  const applyTenants = rt.applyTenants.bind(rt);
+  rt.applyTenants = async (changes) => {
+    const started = performance.now();
+    await applyTenants(changes);
+    swaps.push(performance.now() - started);
+  };
+  const admin = rt.admin?.address;
+  if (admin === undefined) throw new Error("no admin endpoint");
+  const url = `http://${admin.host}:${admin.port}`;
+  const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+  const latencies: number[] = [];
+  let notEnforced = 0;
+  for (let n = 0; n < count; n++) {
+    const id = tenantId((n * 104_729) % tenants);
+    let sent = performance.now();
+    const added = await fetch(`${url}/v1/tenants/${id}/rules`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ link: `gcp:${3_000_000 + n}` }),
+    });
+    latencies.push(performance.now() - sent);
+    if (added.headers.get("linkgate-enforced") !== "true") notEnforced++;
+    const rule = (await added.json()) as { id: string };
+    sent = performance.now();
+    const deleted = await fetch(`${url}/v1/tenants/${id}/rules/${rule.id}?force=true`, {
+      method: "DELETE",
+      headers: { authorization: headers.authorization },
+    });
+    latencies.push(performance.now() - sent);
+    if (deleted.headers.get("linkgate-enforced") !== "true") notEnforced++;
+  }
+  await rt.stop();
+  return {
+    startMs,
+    rules,
+    latencies: latencies.sort((a, b) => a - b),
+    swaps: swaps.sort((a, b) => a - b),
+    notEnforced,
+  };
+}
+
 async function main(): Promise<void> {
   const dir = keepIndex >= 0 ? args[keepIndex + 1] : mkdtempSync(join(tmpdir(), "linkgate-bench-"));
   const path = join(dir, "control.db");
@@ -185,6 +252,10 @@ async function main(): Promise<void> {
     const bigChanges = await changeLatencies(store, TENANTS, 200);
     const writes = await apiWrites(store, TENANTS, quick ? 500 : 2000);
     await store.close();
+    const running = [
+      await runtimeFigures(dir, join(dir, "small.db"), 100, 200),
+      await runtimeFigures(dir, path, TENANTS, 200),
+    ];
 
     rows.unshift(
       [
@@ -220,6 +291,25 @@ async function main(): Promise<void> {
         "",
       ],
     );
+    for (const r of running) {
+      rows.push(
+        [
+          `linkgate start on the store (read, composed, compiled, listening), ${r.rules} rules`,
+          `${ms(r.startMs / 1000)} s`,
+          "LinkgateRuntime.start",
+        ],
+        [
+          `change-to-enforcement over HTTP (rule added or deleted; the answer comes once in force), ${r.rules} rules`,
+          `p50 ${ms(percentile(r.latencies, 0.5))} ms, p99 ${ms(percentile(r.latencies, 0.99))} ms`,
+          `${r.latencies.length} changes${r.notEnforced > 0 ? `, ${r.notEnforced} answered before in force` : ", each answered Linkgate-Enforced: true"}`,
+        ],
+        [
+          `the runtime's part: the changed tenant compiled and swapped in, ${r.rules} rules`,
+          `p50 ${ms(percentile(r.swaps, 0.5))} ms, p99 ${ms(percentile(r.swaps, 0.99))} ms`,
+          `${r.swaps.length} swaps`,
+        ],
+      );
+    }
     process.stdout.write(`# bench:control\n\n${machineDescription()}\n\n`);
     process.stdout.write(`${markdownTable(["what", "result", "size"], rows)}\n`);
   } finally {
