@@ -47,6 +47,15 @@ function blockFromText(src: string, srcPort: number, dst: string, dstPort: numbe
   return f1 === 4 ? 0x11 : 0x21;
 }
 
+/**
+ * Copies a string the parsers and the configuration made ASCII (a host name, a tenant id) into
+ * `out` at `at`; returns the end. A loop beats Buffer#write for a few dozen characters.
+ */
+function copyAscii(text: string, out: Buffer, at: number): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
 export interface UpstreamHeaderInput {
   /** The client's PROXY header, or null on a `none` listener. */
   header: ProxyHeader | null;
@@ -111,12 +120,12 @@ export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffe
   if (sni !== null) {
     out[p] = 0x02; // AUTHORITY
     out.writeUInt16BE(sni.length, p + 1);
-    p += 3 + out.write(sni, p + 3, "latin1");
+    p = copyAscii(sni, out, p + 3);
   }
   if (tenant !== null) {
     out[p] = TENANT_TLV;
     out.writeUInt16BE(tenant.length, p + 1);
-    p += 3 + out.write(tenant, p + 3, "latin1");
+    p = copyAscii(tenant, out, p + 3);
   }
   if (p !== length) throw new Error(`internal: wrote ${p} bytes of a ${length}-byte header`);
   out.writeUInt32BE(crc32cWithHole(out, 0, length, crcAt), crcAt);

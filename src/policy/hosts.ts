@@ -28,11 +28,15 @@ export function hostMatcher(p: HostPattern): HostMatcher {
 }
 
 export class HostResolver<T> {
-  readonly #exact: Map<string, T>;
-  readonly #byId: Map<string, T>;
+  readonly #exact: ReadonlyMap<string, T>;
+  readonly #byId: ReadonlyMap<string, T>;
   readonly #patterns: readonly HostMatcher[];
 
-  constructor(exact: Map<string, T>, byId: Map<string, T>, patterns: readonly HostMatcher[]) {
+  constructor(
+    exact: ReadonlyMap<string, T>,
+    byId: ReadonlyMap<string, T>,
+    patterns: readonly HostMatcher[],
+  ) {
     this.#exact = exact;
     this.#byId = byId;
     this.#patterns = patterns;

@@ -30,6 +30,7 @@ import type {
 import type { ErrorCode } from "../errors/index.js";
 import { type CidrSet, cidrSetOf } from "./cidr.js";
 import { type HostMatcher, HostResolver, hostMatcher } from "./hosts.js";
+import { LayeredMap } from "./layered-map.js";
 
 export type Verdict = "allow" | "would-deny" | "deny";
 
@@ -207,8 +208,9 @@ function compileTenant(
 
 /** What a derived policy takes from the one it derives from (see CompiledPolicy.withTenants). */
 interface DerivedParts {
-  tenants: Map<string, CompiledTenant>;
-  exact: Map<string, CompiledTenant>;
+  tenants: ReadonlyMap<string, CompiledTenant>;
+  exact: ReadonlyMap<string, CompiledTenant>;
+  contested: ReadonlySet<string>;
   ruleCount: number;
   from: CompiledPolicy;
 }
@@ -227,7 +229,9 @@ export class CompiledPolicy {
   /** When this policy was compiled (ms since the epoch). */
   readonly compiledAt: number;
   readonly #hosts: HostResolver<CompiledTenant>;
-  readonly #exact: Map<string, CompiledTenant>;
+  readonly #exact: ReadonlyMap<string, CompiledTenant>;
+  /** Host names more than one tenant lists (a conflict; the first tenant in order has it). */
+  readonly #contested: ReadonlySet<string>;
   readonly #fallback: HostPort | null;
   readonly #fallbackText: string | null;
   // Decisions that do not depend on the tenant are shared: a flood of unknown hosts allocates nothing.
@@ -236,23 +240,31 @@ export class CompiledPolicy {
 
   constructor(config: LinkgateConfig, derived?: DerivedParts) {
     this.config = config;
-    let tenants: Map<string, CompiledTenant>;
-    let exact: Map<string, CompiledTenant>;
+    let tenants: ReadonlyMap<string, CompiledTenant>;
+    let exact: ReadonlyMap<string, CompiledTenant>;
+    let contested: ReadonlySet<string>;
     let ruleCount: number;
     if (derived !== undefined) {
-      ({ tenants, exact, ruleCount } = derived);
+      ({ tenants, exact, contested, ruleCount } = derived);
     } else {
-      tenants = new Map();
-      exact = new Map();
+      const byId = new Map<string, CompiledTenant>();
+      const byHost = new Map<string, CompiledTenant>();
+      const conflicts = new Set<string>();
       ruleCount = 0;
       const defaultUpstream = config.routing.upstream;
       const defaultText = defaultUpstream === null ? null : hostPortText(defaultUpstream);
       for (const t of config.tenants) {
         const c = compileTenant(t, defaultUpstream, defaultText);
-        tenants.set(t.id, c);
-        for (const h of t.hostnames) if (!exact.has(h)) exact.set(h, c);
+        byId.set(t.id, c);
+        for (const h of t.hostnames) {
+          if (!byHost.has(h)) byHost.set(h, c);
+          else conflicts.add(h);
+        }
         ruleCount += c.rules.length;
       }
+      tenants = byId;
+      exact = byHost;
+      contested = conflicts;
     }
     const patterns =
       derived?.from.patterns ??
@@ -263,6 +275,7 @@ export class CompiledPolicy {
       });
     this.tenants = tenants;
     this.#exact = exact;
+    this.#contested = contested;
     this.patterns = patterns;
     this.ruleCount = ruleCount;
     this.#hosts = new HostResolver(exact, tenants, patterns);
@@ -329,40 +342,52 @@ export class CompiledPolicy {
    * the same with a million rules loaded. A host name keeps the tenant that had it first.
    */
   withTenants(changes: ReadonlyMap<string, TenantConfig | null>): CompiledPolicy {
-    const tenants = new Map(this.tenants);
-    const exact = new Map(this.#exact);
+    const tenantChanges = new Map<string, CompiledTenant | undefined>();
+    const hostChanges = new Map<string, CompiledTenant | undefined>();
+    const holder = (h: string) => (hostChanges.has(h) ? hostChanges.get(h) : this.#exact.get(h));
     let ruleCount = this.ruleCount;
+    let contested = this.#contested;
     const defaultUpstream = this.config.routing.upstream;
     const defaultText = defaultUpstream === null ? null : hostPortText(defaultUpstream);
     // Removals first, so that a host name freed in this change can go to a tenant added in it.
-    let freed: Set<string> | null = null;
     for (const id of changes.keys()) {
-      const before = tenants.get(id);
+      const before = this.tenants.get(id);
       if (before === undefined) continue;
       ruleCount -= before.rules.length;
+      tenantChanges.set(id, undefined);
       for (const h of before.hostnames) {
-        if (exact.get(h) !== before) continue;
-        exact.delete(h);
-        freed ??= new Set();
-        freed.add(h);
-      }
-      tenants.delete(id);
-    }
-    // A freed name goes to the first remaining tenant that also lists it (a conflict a full
-    // compile resolves the same way); a scan, but only when a tenant with host names changed.
-    if (freed !== null) {
-      for (const t of tenants.values()) {
-        for (const h of t.hostnames) if (freed.has(h) && !exact.has(h)) exact.set(h, t);
+        if (this.#exact.get(h) !== before) continue;
+        // A contested name goes to the first remaining tenant that lists it, as a full compile
+        // would give it; a scan, but only for names two tenants list.
+        let next: CompiledTenant | undefined;
+        if (contested.has(h)) {
+          for (const t of this.tenants.values()) {
+            if (!changes.has(t.id) && t.hostnames.includes(h)) {
+              next = t;
+              break;
+            }
+          }
+        }
+        hostChanges.set(h, next);
       }
     }
     for (const [id, next] of changes) {
       if (next === null) continue;
       const c = compileTenant(next, defaultUpstream, defaultText);
-      tenants.set(id, c);
+      tenantChanges.set(id, c);
       ruleCount += c.rules.length;
-      for (const h of next.hostnames) if (!exact.has(h)) exact.set(h, c);
+      for (const h of next.hostnames) {
+        if (holder(h) === undefined) hostChanges.set(h, c);
+        else if (!contested.has(h)) contested = new Set([...contested, h]);
+      }
     }
-    return new CompiledPolicy(this.config, { tenants, exact, ruleCount, from: this });
+    return new CompiledPolicy(this.config, {
+      tenants: LayeredMap.with(this.tenants, tenantChanges),
+      exact: LayeredMap.with(this.#exact, hostChanges),
+      contested,
+      ruleCount,
+      from: this,
+    });
   }
 
   /** The tenant a host name maps to, or null. */

@@ -294,16 +294,16 @@ export class ProxyHeader {
       this.headerLength,
     );
     const m = copy as MutableProxyHeader;
-    const shift = (at: number) => (at < 0 ? -1 : at - this._start);
+    const start = this._start;
     m.link = this.link;
     m.crc32c = this.crc32c;
-    m._tlvStart = shift(this._tlvStart);
-    m._alpn = shift(this._alpn);
-    m._authority = shift(this._authority);
-    m._uniqueId = shift(this._uniqueId);
-    m._ssl = shift(this._ssl);
-    m._netns = shift(this._netns);
-    m._linkTlv = shift(this._linkTlv);
+    m._tlvStart = shiftOffset(this._tlvStart, start);
+    m._alpn = shiftOffset(this._alpn, start);
+    m._authority = shiftOffset(this._authority, start);
+    m._uniqueId = shiftOffset(this._uniqueId, start);
+    m._ssl = shiftOffset(this._ssl, start);
+    m._netns = shiftOffset(this._netns, start);
+    m._linkTlv = shiftOffset(this._linkTlv, start);
     if (this.version === 1) {
       m._source = this._source;
       m._destination = this._destination;
@@ -353,4 +353,9 @@ export function decodeSsl(v: Buffer): SslInfo {
     clientCert,
     subTlvs,
   };
+}
+
+/** An offset into a header's original buffer, as an offset into its compact copy (-1 stays). */
+function shiftOffset(at: number, start: number): number {
+  return at < 0 ? -1 : at - start;
 }
