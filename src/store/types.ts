@@ -3,9 +3,9 @@
  * audit log, per-rule hit counts and observed identities, with a change feed that the runtime
  * follows to enforce every change.
  *
- * One interface, one implementation per database (src/store/sqlite today, PostgreSQL for a
- * fleet later). Every method is async so that a networked database fits behind it; nothing
- * outside src/store knows which database is underneath (openStore picks it).
+ * One interface, one implementation per database (src/store/sqlite for one instance,
+ * src/store/postgres for a fleet). Every method is async so that a networked database fits
+ * behind it; nothing outside src/store knows which database is underneath (openStore picks it).
  *
  * Times are milliseconds since the epoch. Values are validated by the caller (src/control):
  * the store keeps them as given, and enforces only what must hold across concurrent writers:
@@ -193,10 +193,27 @@ export interface ChangeSet {
 }
 
 /**
- * Told after every committed change of tenants' policies, in version order: `version` is the
- * change's (the last one's, for an import of many tenants).
+ * Told after every committed change of tenants' policies, once, in version order: `version` is
+ * the change's (the last one's, for an import of many tenants), `tenantIds` the tenants it
+ * changed. Nothing committed after a listener subscribes is left out: a listener that missed
+ * changes it cannot be told (the feed was pruned behind it, as after a long outage of a
+ * networked database) hears `complete: false` with the latest version, and reloads everything
+ * with loadAll.
  */
-export type ChangeListener = (change: { version: number; tenantIds: readonly string[] }) => void;
+export type ChangeListener = (change: ChangeSet) => void;
+
+/** Whether the store's database answers. */
+export interface StoreHealth {
+  /**
+   * "down": the database does not answer; every call fails with STORE_UNAVAILABLE, at once,
+   * until the store has reconnected by itself.
+   */
+  state: "up" | "down";
+  /** When the state last changed (or the store was opened). */
+  since: number;
+  /** Why it last went down (kept after it is back up); null if it never did. */
+  lastError: string | null;
+}
 
 export interface Store {
   /** Every tenant with its rules, and the version it reflects (start-up, resynchronisation). */
@@ -270,5 +287,7 @@ export interface Store {
   changesSince(version: number): Promise<ChangeSet>;
   /** Calls `listener` after each committed change; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
+  /** Whether the database answers, as the store last saw it; no database call. */
+  health(): StoreHealth;
   close(): Promise<void>;
 }

@@ -110,8 +110,10 @@ describe("opening and migrations", () => {
   });
 
   test("openStore: sqlite opens, postgres is refused with STORE_UNSUPPORTED", async (t) => {
-    const store = await openStore({ type: "sqlite", path: join(tempDir(t), "a.db") });
+    const clock = manualClock();
+    const store = await openStore({ type: "sqlite", path: join(tempDir(t), "a.db") }, clock);
     assert.deepEqual((await store.loadAll()).tenants, []);
+    assert.deepEqual(store.health(), { state: "up", since: clock.at, lastError: null });
     await store.close();
     await rejectsWith(openStore({ type: "postgres", url: "postgres://db/x" }), "STORE_UNSUPPORTED");
   });
@@ -648,8 +650,8 @@ describe("importTenants", () => {
     assert.equal((await store.getTenant("b"))?.revision, 2);
     assert.equal((await store.getTenant("c"))?.revision, 3);
     assert.deepEqual(heard, [
-      { version: 1, tenantIds: ["a"] },
-      { version: 3, tenantIds: ["b", "c"] },
+      { version: 1, tenantIds: ["a"], complete: true },
+      { version: 3, tenantIds: ["b", "c"], complete: true },
     ]);
     assert.deepEqual(
       (await store.listAudit("b", { limit: 10, after: null })).items.map((e) => e.action),

@@ -12,8 +12,22 @@
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { Enforcement } from "../../config/types.js";
-import { type ErrorCode, LinkgateError } from "../../errors/index.js";
-import { newRuleId, newTokenId } from "../ids.js";
+import { newTokenId } from "../ids.js";
+import {
+  buildRules,
+  ChangeListeners,
+  currentTenant,
+  fail,
+  hostnameTaken,
+  newTenant,
+  page,
+  ruleExists,
+  ruleJson,
+  ruleKey,
+  tenantExists,
+  tenantJson,
+  tokenJson,
+} from "../shared.js";
 import type {
   ActivityBatch,
   AuditAction,
@@ -30,6 +44,7 @@ import type {
   StoredRule,
   StoredTenant,
   StoredToken,
+  StoreHealth,
   StoreSnapshot,
   TenantInput,
   TenantSettings,
@@ -60,10 +75,6 @@ const TENANT_COLUMNS =
   "id, enforcement, upstream, restricted, public_internet, created_at, updated_at, revision";
 const RULE_COLUMNS = "id, link, cidr, description, expires_at, created_at";
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
 function num(value: SQLInputValue): number {
   return Number(value);
 }
@@ -74,17 +85,6 @@ function numOrNull(value: SQLInputValue): number | null {
 
 function strOrNull(value: SQLInputValue): string | null {
   return value === null ? null : String(value);
-}
-
-/** The key that makes a rule unique in its tenant. */
-function ruleKey(link: string | null, cidr: string | null): string {
-  return `${link ?? ""} ${cidr ?? ""}`;
-}
-
-function ruleText(link: string | null, cidr: string | null): string {
-  return [link === null ? null : `link ${link}`, cidr === null ? null : `cidr ${cidr}`]
-    .filter((p) => p !== null)
-    .join(", ");
 }
 
 function ruleOf(row: Row): StoredRule {
@@ -98,34 +98,6 @@ function ruleOf(row: Row): StoredRule {
   };
 }
 
-/** A rule as the audit log records it (times in ISO 8601, like the API). */
-function ruleJson(r: StoredRule): Record<string, unknown> {
-  return {
-    id: r.id,
-    link: r.link,
-    cidr: r.cidr,
-    description: r.description,
-    expiresAt: iso(r.expiresAt),
-    createdAt: iso(r.createdAt),
-  };
-}
-
-/** A tenant as the audit log records it; rules only when the change made or dropped them. */
-function tenantJson(t: StoredTenant, withRules: boolean): Record<string, unknown> {
-  return {
-    id: t.id,
-    hostnames: t.hostnames,
-    upstream: t.upstream,
-    enforcement: t.enforcement,
-    allow:
-      t.allow === null
-        ? null
-        : withRules
-          ? { publicInternet: t.allow.publicInternet, rules: t.allow.rules.map(ruleJson) }
-          : { publicInternet: t.allow.publicInternet },
-  };
-}
-
 function tokenOf(row: Row): StoredToken {
   return {
     id: String(row.id),
@@ -136,10 +108,6 @@ function tokenOf(row: Row): StoredToken {
     lastUsedAt: numOrNull(row.last_used_at),
     revokedAt: numOrNull(row.revoked_at),
   };
-}
-
-function tokenJson(t: StoredToken): Record<string, unknown> {
-  return { id: t.id, label: t.label, createdAt: iso(t.createdAt), revokedAt: iso(t.revokedAt) };
 }
 
 function observedOf(row: Row): ObservedIdentity {
@@ -157,30 +125,19 @@ function observedOf(row: Row): ObservedIdentity {
   };
 }
 
-function page<T>(rows: T[], limit: number, key: (item: T) => string): Page<T> {
-  if (rows.length <= limit) return { items: rows, next: null };
-  const items = rows.slice(0, limit);
-  return { items, next: key(items[items.length - 1]) };
-}
-
-function fail(code: ErrorCode, message: string): never {
-  throw new LinkgateError(code, message);
-}
-
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
   readonly #statements = new Map<string, StatementSync>();
-  readonly #listeners = new Set<ChangeListener>();
-  readonly #onListenerError: (error: unknown) => void;
+  readonly #listeners: ChangeListeners;
+  readonly #openedAt: number;
   #closed = false;
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
-    this.#onListenerError =
-      options.onListenerError ??
-      ((error) => process.emitWarning(`store change listener failed: ${String(error)}`));
+    this.#listeners = new ChangeListeners(options.onListenerError);
+    this.#openedAt = this.#now();
   }
 
   /** Opens (or creates) the database and applies the migrations it lacks. */
@@ -237,14 +194,7 @@ export class SqliteStore implements Store {
   }
 
   #notify(version: number, tenantIds: readonly string[]): void {
-    const change = { version, tenantIds };
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.#onListenerError(error);
-      }
-    }
+    this.#listeners.emit({ version, tenantIds: [...tenantIds], complete: true });
   }
 
   #version(): number {
@@ -354,15 +304,7 @@ export class SqliteStore implements Store {
 
   /** The tenant, checked against the revision the change was computed from. */
   #current(id: string, meta: WriteMeta): StoredTenant {
-    const tenant = this.#readTenant(id);
-    if (tenant === null) fail("TENANT_NOT_FOUND", `no tenant "${id}"`);
-    if (meta.ifRevision !== undefined && meta.ifRevision !== tenant.revision) {
-      fail(
-        "PRECONDITION_FAILED",
-        `tenant "${id}" is at revision ${tenant.revision}, not ${meta.ifRevision}: read it again`,
-      );
-    }
-    return tenant;
+    return currentTenant(id, this.#readTenant(id), meta);
   }
 
   /** Records a change of `tenantId` in the feed; its version becomes the tenant's revision. */
@@ -407,7 +349,7 @@ export class SqliteStore implements Store {
     for (const h of hostnames) {
       const row = this.#get("SELECT tenant_id FROM tenant_hostnames WHERE hostname = ?", h);
       if (row !== undefined && String(row.tenant_id) !== tenantId) {
-        fail("HOSTNAME_TAKEN", `the host name "${h}" belongs to tenant "${row.tenant_id}"`);
+        hostnameTaken(h, String(row.tenant_id));
       }
     }
     this.#run("DELETE FROM tenant_hostnames WHERE tenant_id = ?", tenantId);
@@ -436,37 +378,12 @@ export class SqliteStore implements Store {
     );
   }
 
-  /**
-   * The rules of `inputs`, refusing duplicates; a rule whose link and cidr match one of
-   * `kept` keeps that rule's id and creation time.
-   */
-  #rulesOf(inputs: readonly RuleInput[], now: number, kept: readonly StoredRule[]): StoredRule[] {
-    const previous = new Map(kept.map((r) => [ruleKey(r.link, r.cidr), r]));
-    const seen = new Set<string>();
-    return inputs.map((input) => {
-      const key = ruleKey(input.link, input.cidr);
-      if (seen.has(key)) {
-        fail("RULE_DUPLICATE", `the rule (${ruleText(input.link, input.cidr)}) is listed twice`);
-      }
-      seen.add(key);
-      const old = previous.get(key);
-      return {
-        id: old?.id ?? newRuleId(),
-        link: input.link,
-        cidr: input.cidr,
-        description: input.description,
-        expiresAt: input.expiresAt,
-        createdAt: old?.createdAt ?? now,
-      };
-    });
-  }
-
   /** Inserts a new tenant, inside a transaction; returns it and its version. */
   #insertTenant(input: TenantInput, now: number, actor: string): TenantWrite {
     if (this.#get("SELECT 1 AS x FROM tenants WHERE id = ?", input.id) !== undefined) {
-      fail("TENANT_EXISTS", `a tenant "${input.id}" exists already`);
+      tenantExists(input.id);
     }
-    const rules = this.#rulesOf(input.allow?.rules ?? [], now, []);
+    const rules = buildRules(input.allow?.rules ?? [], now, []);
     const version = this.#bump(input.id, now, false);
     this.#run(
       `INSERT INTO tenants (${TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -483,16 +400,7 @@ export class SqliteStore implements Store {
     rules.forEach((r, i) => {
       this.#insertRule(input.id, i, r);
     });
-    const tenant: StoredTenant = {
-      id: input.id,
-      hostnames: [...input.hostnames],
-      upstream: input.upstream,
-      enforcement: input.enforcement,
-      allow: input.allow === null ? null : { publicInternet: input.allow.publicInternet, rules },
-      createdAt: now,
-      updatedAt: now,
-      revision: version,
-    };
+    const tenant = newTenant(input, rules, now, version);
     this.#audit(input.id, now, actor, "tenant.create", null, tenantJson(tenant, true), version);
     return { tenant, version };
   }
@@ -589,12 +497,9 @@ export class SqliteStore implements Store {
         key,
       );
       if (existing !== undefined) {
-        fail(
-          "RULE_DUPLICATE",
-          `tenant "${tenantId}" has this rule (${ruleText(input.link, input.cidr)}) already: ${existing.id}`,
-        );
+        ruleExists(tenantId, input, String(existing.id));
       }
-      const [rule] = this.#rulesOf([input], now, []);
+      const [rule] = buildRules([input], now, []);
       const last = this.#get("SELECT max(position) AS p FROM rules WHERE tenant_id = ?", tenantId);
       this.#insertRule(
         tenantId,
@@ -637,7 +542,7 @@ export class SqliteStore implements Store {
     const result = this.#transaction(() => {
       const before = this.#current(tenantId, meta);
       const previous = before.allow?.rules ?? [];
-      const rules = this.#rulesOf(inputs, now, previous);
+      const rules = buildRules(inputs, now, previous);
       this.#run("DELETE FROM rules WHERE tenant_id = ?", tenantId);
       rules.forEach((r, i) => {
         this.#insertRule(tenantId, i, r);
@@ -862,10 +767,12 @@ export class SqliteStore implements Store {
   }
 
   onChange(listener: ChangeListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
+  }
+
+  /** Always up: the database is a file of this process. */
+  health(): StoreHealth {
+    return { state: "up", since: this.#openedAt, lastError: null };
   }
 
   async close(): Promise<void> {
