@@ -7,8 +7,8 @@
 import { parseCidr } from "../ip/cidr.js";
 import { parseHostPort } from "./address.js";
 import { parseDuration } from "./duration.js";
-import { type ConfigFile, DEFAULTS, type TenantFile } from "./schema.js";
-import type { HostPort, LinkgateConfig, RuleConfig, TenantConfig } from "./types.js";
+import { type ConfigFile, DEFAULTS, type StoreFile, type TenantFile } from "./schema.js";
+import type { HostPort, LinkgateConfig, RuleConfig, StoreConfig, TenantConfig } from "./types.js";
 
 function hostPort(text: string, bind: boolean): HostPort {
   const r = parseHostPort(text, { ipOnly: bind, allowPortZero: bind });
@@ -54,6 +54,19 @@ function tenant(t: TenantFile): TenantConfig {
   };
 }
 
+function store(file: StoreFile): StoreConfig {
+  if (file.type === "sqlite") return { ...file };
+  const d = DEFAULTS.postgres;
+  return {
+    type: "postgres",
+    url: file.url,
+    snapshotPath: file.snapshotPath ?? null,
+    poolSize: file.poolSize ?? d.poolSize,
+    connectTimeoutMs: ms(file.connectTimeout, d.connectTimeout),
+    checkIntervalMs: ms(file.checkInterval, d.checkInterval),
+  };
+}
+
 export function resolveConfig(file: ConfigFile): LinkgateConfig {
   const d = DEFAULTS;
   return {
@@ -91,7 +104,7 @@ export function resolveConfig(file: ConfigFile): LinkgateConfig {
     metrics: {
       perTenantLabels: file.metrics?.perTenantLabels ?? d.metrics.perTenantLabels,
     },
-    store: file.store === undefined ? null : { ...file.store },
+    store: file.store === undefined ? null : store(file.store),
     limits: {
       maxRulesPerTenant: file.limits?.maxRulesPerTenant ?? d.limits.maxRulesPerTenant,
       maxApiBodyBytes: file.limits?.maxApiBodyBytes ?? d.limits.maxApiBodyBytes,

@@ -42,6 +42,7 @@ export const DEFAULTS = {
   limits: { maxRulesPerTenant: 1000, maxApiBodyBytes: 1_048_576 },
   revocation: "close",
   metrics: { perTenantLabels: true },
+  postgres: { poolSize: 10, connectTimeout: "5s", checkInterval: "1s" },
 } as const;
 
 /** Bounds of each duration, in milliseconds (inclusive). */
@@ -53,6 +54,7 @@ export const DURATION_BOUNDS = {
   maxConnectionLifetime: { min: 1000, max: 30 * 86_400_000 },
   connectTimeout: { min: 100, max: 120_000 },
   drainTimeout: { min: 0, max: 3_600_000 },
+  checkInterval: { min: 100, max: 60_000 },
 } as const;
 
 export type DurationKey = keyof typeof DURATION_BOUNDS;
@@ -67,6 +69,7 @@ export const LIMITS = {
   maxRulesPerTenant: { min: 1, max: 1_000_000 },
   /** A rule list at the default cap is about 200 KB of JSON; 64 MiB is a generous ceiling. */
   maxApiBodyBytes: { min: 1024, max: 67_108_864 },
+  poolSize: { min: 1, max: 1000 },
 } as const;
 
 export const NAME_PATTERN = "^[a-z0-9-]{1,63}$";
@@ -499,6 +502,40 @@ export const PostgresStoreSchema = Type.Object(
       examples: ["postgres://linkgate@db.internal/linkgate"],
       "x-expected": 'a URL starting with "postgres://" or "postgresql://"',
     }),
+    snapshotPath: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "A file where the instance keeps the last policy it loaded from the database (written anew after each change), so that it starts, and enforces that policy, while the database is down. Absent: an instance that cannot reach the database when it starts does not start.",
+        examples: ["/var/lib/linkgate/policy-snapshot.json"],
+      }),
+    ),
+    poolSize: Type.Optional(
+      Type.Integer({
+        minimum: LIMITS.poolSize.min,
+        maximum: LIMITS.poolSize.max,
+        default: DEFAULTS.postgres.poolSize,
+        description:
+          "Connections each instance opens to the database at most, for API requests and counter flushes; following the change feed takes one more.",
+        examples: [10],
+      }),
+    ),
+    connectTimeout: Type.Optional(
+      Duration(
+        "connectTimeout",
+        "How long connecting to the database, or a health check, may take before the database is taken as down.",
+        DEFAULTS.postgres.connectTimeout,
+        ["5s"],
+      ),
+    ),
+    checkInterval: Type.Optional(
+      Duration(
+        "checkInterval",
+        "How often each instance checks that the database answers, and that it has every change: one whose notification was lost is picked up within this time. While the database is down, how often the instance tries to reconnect.",
+        DEFAULTS.postgres.checkInterval,
+        ["1s"],
+      ),
+    ),
   },
   { additionalProperties: false, description: "A PostgreSQL store." },
 );

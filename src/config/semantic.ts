@@ -374,6 +374,11 @@ class Checker {
     if (shutdown !== undefined) {
       this.duration(shutdown.drainTimeout, ["shutdown", "drainTimeout"], "drainTimeout");
     }
+    const store = asObject(root.store);
+    if (store !== undefined) {
+      this.duration(store.connectTimeout, ["store", "connectTimeout"], "connectTimeout");
+      this.duration(store.checkInterval, ["store", "checkInterval"], "checkInterval");
+    }
   }
 }
 

@@ -112,7 +112,20 @@ export interface ShutdownConfig {
 }
 
 /** Where API tenants are kept; only src/store reads it (openStore). */
-export type StoreConfig = { type: "sqlite"; path: string } | { type: "postgres"; url: string };
+export type StoreConfig = { type: "sqlite"; path: string } | PostgresStoreConfig;
+
+export interface PostgresStoreConfig {
+  type: "postgres";
+  url: string;
+  /** Where the runtime keeps its last policy, to start while the database is down; or null. */
+  snapshotPath: string | null;
+  /** Connections of the pool; default 10. */
+  poolSize: number;
+  /** Connection attempts and health checks time out after this; default 5000. */
+  connectTimeoutMs: number;
+  /** Health check and lost-notification check period; default 1000. */
+  checkIntervalMs: number;
+}
 
 export interface LimitsConfig {
   /** Rules an API tenant may hold; default 1000. */

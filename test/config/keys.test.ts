@@ -741,14 +741,53 @@ describe("api, log, shutdown, store", () => {
   });
 
   test("store: sqlite with path, postgres with url, resolved as written", () => {
-    for (const store of [
-      { type: "sqlite", path: "./linkgate.db" },
-      { type: "postgres", url: "postgres://linkgate@db/linkgate" },
-      { type: "postgres", url: "postgresql://db/linkgate" },
-    ]) {
-      const c = valid((d) => (d.store = store));
-      assert.deepEqual(c.store, store);
+    assert.deepEqual(valid((d) => (d.store = { type: "sqlite", path: "./linkgate.db" })).store, {
+      type: "sqlite",
+      path: "./linkgate.db",
+    });
+    for (const url of ["postgres://linkgate@db/linkgate", "postgresql://db/linkgate"]) {
+      assert.deepEqual(valid((d) => (d.store = { type: "postgres", url })).store, {
+        type: "postgres",
+        url,
+        snapshotPath: null,
+        poolSize: 10,
+        connectTimeoutMs: 5000,
+        checkIntervalMs: 1000,
+      });
     }
+    const pg = { type: "postgres", url: "postgres://db/linkgate" };
+    assert.deepEqual(
+      valid(
+        (d) =>
+          (d.store = {
+            ...pg,
+            snapshotPath: "/var/lib/linkgate/snapshot.json",
+            poolSize: 3,
+            connectTimeout: "2s",
+            checkInterval: 250,
+          }),
+      ).store,
+      {
+        ...pg,
+        snapshotPath: "/var/lib/linkgate/snapshot.json",
+        poolSize: 3,
+        connectTimeoutMs: 2000,
+        checkIntervalMs: 250,
+      },
+    );
+    invalid((d) => (d.store = { ...pg, poolSize: 0 }), "store.poolSize", "CONFIG_SCHEMA");
+    invalid(
+      (d) => (d.store = { ...pg, connectTimeout: "10m" }),
+      "store.connectTimeout",
+      "CONFIG_BAD_DURATION",
+      /from 100ms to 2m/,
+    );
+    invalid(
+      (d) => (d.store = { ...pg, checkInterval: "50ms" }),
+      "store.checkInterval",
+      "CONFIG_BAD_DURATION",
+      /from 100ms to 1m/,
+    );
     invalid(
       (d) => (d.store = { type: "mysql" }),
       "store.type",

@@ -115,7 +115,17 @@ describe("opening and migrations", () => {
     assert.deepEqual((await store.loadAll()).tenants, []);
     assert.deepEqual(store.health(), { state: "up", since: clock.at, lastError: null });
     await store.close();
-    await rejectsWith(openStore({ type: "postgres", url: "postgres://db/x" }), "STORE_UNSUPPORTED");
+    await rejectsWith(
+      openStore({
+        type: "postgres",
+        url: "postgres://db/x",
+        snapshotPath: null,
+        poolSize: 10,
+        connectTimeoutMs: 5000,
+        checkIntervalMs: 1000,
+      }),
+      "STORE_UNSUPPORTED",
+    );
   });
 });
 
