@@ -3,9 +3,9 @@
  * configuration; everything else sees only the `Store` interface.
  */
 import type { StoreConfig } from "../config/types.js";
-import { LinkgateError } from "../errors/index.js";
+import { PostgresStore } from "./postgres/index.js";
 import { SqliteStore } from "./sqlite/store.js";
-import type { Store } from "./types.js";
+import type { Store, StoreHealth } from "./types.js";
 
 export { ActivityBuffer, type ActivityFlush, flushActivity, publicIdentity } from "./activity.js";
 export {
@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   now?: () => number;
   /** Called when a change listener throws (the change itself is committed). */
   onListenerError?: (error: unknown) => void;
+  /** Called when the database goes down or comes back (PostgreSQL; SQLite is always up). */
+  onHealthChange?: (health: StoreHealth) => void;
 }
 
 /** Opens the configured store, creating and migrating it as needed. */
@@ -31,11 +33,18 @@ export async function openStore(
 ): Promise<Store> {
   switch (config.type) {
     case "sqlite":
-      return SqliteStore.open({ path: config.path, ...options });
+      return SqliteStore.open({
+        path: config.path,
+        now: options.now,
+        onListenerError: options.onListenerError,
+      });
     case "postgres":
-      throw new LinkgateError(
-        "STORE_UNSUPPORTED",
-        "store type postgres is not available yet: use { type: sqlite, path }",
-      );
+      return PostgresStore.open({
+        url: config.url,
+        poolSize: config.poolSize,
+        connectTimeoutMs: config.connectTimeoutMs,
+        checkIntervalMs: config.checkIntervalMs,
+        ...options,
+      });
   }
 }

@@ -18,6 +18,21 @@ import type {
   WriteMeta,
 } from "./types.js";
 
+/** A numbered change of schema; released ones are never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** STORE_UNSUPPORTED: the database has a migration newer than any this linkgate knows. */
+export function schemaTooNew(newest: number, latest: number): never {
+  fail(
+    "STORE_UNSUPPORTED",
+    `the database has schema version ${newest}, newer than this linkgate knows (${latest}): upgrade linkgate`,
+  );
+}
+
 export function fail(code: ErrorCode, message: string): never {
   throw new LinkgateError(code, message);
 }

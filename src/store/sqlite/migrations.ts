@@ -4,13 +4,7 @@
  * migration is never edited once released: a change of schema is a new migration.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { LinkgateError } from "../../errors/index.js";
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import { type Migration, schemaTooNew } from "../shared.js";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -140,12 +134,7 @@ export function migrate(
   );
   const latest = migrations[migrations.length - 1].version;
   const unknown = [...applied].filter((v) => v > latest);
-  if (unknown.length > 0) {
-    throw new LinkgateError(
-      "STORE_UNSUPPORTED",
-      `the database has schema version ${Math.max(...unknown)}, newer than this linkgate knows (${latest}): upgrade linkgate`,
-    );
-  }
+  if (unknown.length > 0) schemaTooNew(Math.max(...unknown), latest);
   const ran: number[] = [];
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
