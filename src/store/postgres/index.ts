@@ -12,10 +12,11 @@
  *   order, with its version and tenants, from the moment they subscribe, whichever instance
  *   made it. A write resolves once the listeners of its own instance have heard of it (unless
  *   the database became unreachable right after its commit: they hear of it when it is back).
- *   Another instance hears of it about a millisecond later (NOTIFY), or at its next health
- *   check (`checkInterval`, 1 s by default) if the notification was lost, or when its
- *   listening session reconnects. If the feed was pruned behind an instance (it was away for
- *   more than `feedRetention` changes), its listeners hear `complete: false`.
+ *   Another instance hears of it when the notification arrives (NOTIFY, delivered at
+ *   commit), or at its next health check (`checkInterval`, 1 s by default) if the
+ *   notification was lost, or when its listening session reconnects. If the feed was pruned
+ *   behind an instance (another instance opened and kept the last `feedRetention` changes,
+ *   100 000 by default), its listeners hear `complete: false`.
  * - Outages. health() is "down" from the first call that fails to reach the database, or the
  *   first health check that does; every call then fails at once with STORE_UNAVAILABLE (reads
  *   too) until a health check reaches the database again, by itself, within `checkInterval`
