@@ -506,7 +506,7 @@ export const PostgresStoreSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          "A file where the instance keeps the last policy it loaded from the database (written anew after each change), so that it starts, and enforces that policy, while the database is down. Absent: an instance that cannot reach the database when it starts does not start.",
+          "A file where the instance is to keep the last policy it loaded from the database, to start and enforce it while the database is down. Not used yet: an instance that cannot reach the database when it starts does not start.",
         examples: ["/var/lib/linkgate/policy-snapshot.json"],
       }),
     ),
@@ -542,7 +542,7 @@ export const PostgresStoreSchema = Type.Object(
 
 export const StoreSchema = Type.Union([SqliteStoreSchema, PostgresStoreSchema], {
   description:
-    "Where tenants registered through the REST API are kept, with their rules, tokens, audit log, hit counts and observed identities: `{ type: sqlite, path }` (one instance; the file is created, and its schema migrated, at start). `{ type: postgres, url }` (a fleet) is validated but not available yet: a server with it refuses to start. Absent: tenants come from this file only and the REST API is read-only.",
+    "Where tenants registered through the REST API are kept, with their rules, tokens, audit log, hit counts and observed identities: `{ type: sqlite, path }` (one instance; the file is created, and its schema migrated, at start). `{ type: postgres, url }` (a fleet): one database for every instance; its schema is migrated at start, once for the whole fleet, and each instance follows the changes the others make. Absent: tenants come from this file only and the REST API is read-only.",
   examples: [
     { type: "sqlite", path: "./linkgate.db" },
     { type: "postgres", url: "postgres://linkgate@db.internal/linkgate" },

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store: one database for a fleet of linkgate instances
- * (`store: { type: postgres, url }`, opened by openStore). How it works is in store.ts; this
- * is what the runtime must do with it, which the SQLite store does not require.
+ * (`store: { type: postgres, url }`, opened by openStore). How it works is in store.ts; here:
+ * what it guarantees, and what the runtime must do with it that SQLite does not require.
  *
  * Guarantees it gives:
  * - Versions. Every policy write (createTenant, importTenants, updateTenant, deleteTenant,
@@ -22,31 +22,29 @@
  *   too) until a health check reaches the database again, by itself, within `checkInterval`
  *   of its return. onHealthChange (an openStore option) tells each transition.
  *
- * What the runtime must do:
- * 1. Start: openStore, then subscribe (onChange) before loadAll, and ignore changes whose
- *    version is not above the snapshot's: the snapshot and the feed then join without a gap.
- *    openStore fails with STORE_UNAVAILABLE when the database cannot be reached: with
- *    `store.snapshotPath` set, start from the snapshot file (below) and retry openStore in the
- *    background (every checkInterval); without it, refuse to start. STORE_UNSUPPORTED (a schema
- *    newer than this linkgate) is fatal.
- * 2. Apply changes in version order, as heard: for each change, getTenant for each of its
- *    tenantIds (null: deleted) and swap them in. On `complete: false`, loadAll and replace the
- *    store's side of the policy. A getTenant that fails (STORE_UNAVAILABLE) must not be
- *    skipped: remember the last version applied and, once the store is up again (health, or
- *    onHealthChange), catch up with changesSince(lastApplied) (complete: false: loadAll).
- * 3. Outage: keep enforcing the policy in memory, unchanged (no tenant is dropped because the
- *    database is down); report health() in /readyz and a metric; the API answers 503
- *    STORE_UNAVAILABLE for what needs the database; counters stay in the ActivityBuffer
- *    (flushActivity puts a failed batch back) until the database is back.
- * 4. Snapshot: with `store.snapshotPath`, write the store's side of the policy (the tenants
- *    applied and their version: a StoreSnapshot as JSON) after start and after each applied
- *    change (coalesced, at most about once a second), to a temporary file in the same
+ * What the runtime must do. src/runtime/store-tenants.ts follows the feed as this store needs:
+ * a notification is only a wake-up, it applies changesSince(applied) in version order, reloads
+ * everything on `complete: false`, and retries a failed read every second, which is also how it
+ * catches up after an outage. control-runtime.ts opens the store through openStore, so `serve`
+ * opens a PostgreSQL store as it is. What remains:
+ * 1. Start while the database is down: openStore then fails with STORE_UNAVAILABLE, and the
+ *    start fails. With `store.snapshotPath`, start from the snapshot file instead (its tenants
+ *    and version, as from loadAll) and retry openStore every `checkInterval` in the
+ *    background; once open, catch up with changesSince(snapshot version). Without it, refusing
+ *    to start is right. STORE_UNSUPPORTED (a schema newer than this linkgate) is fatal.
+ * 2. Snapshot: with `store.snapshotPath`, write the store's side of the policy (the tenants
+ *    applied and their version, as a StoreSnapshot in JSON) after start and after changes are
+ *    applied (coalesced, at most about once a second), to a temporary file in the same
  *    directory, fsynced, then renamed over the old one, so that a crash never leaves half a
- *    file. A snapshot is only a way to start during an outage: once the store opens, loadAll
- *    replaces it.
- * 5. Workers: the primary process alone opens the store and follows the feed, and hands the
- *    changes to workers as it does for SQLite; each instance of a fleet opens one store.
- * 6. Stop: close() the store after the last counter flush.
+ *    file. It only serves a start during an outage; the database wins once it answers.
+ * 3. Outage: keep enforcing the policy in memory, unchanged (no tenant is dropped because the
+ *    database is down); show health() in /readyz and a metric, and log onHealthChange
+ *    transitions (an openStore option); the API answers 503 STORE_UNAVAILABLE for what needs
+ *    the database; counters stay in the ActivityBuffer (flushActivity puts a failed batch back).
+ * 4. The control plane's guardStore (src/control/context.ts) turns every method but onChange
+ *    into an async one: health() must be left out of it too, or it returns a promise.
+ * 5. Workers: only the primary process opens the store, as with SQLite; each instance of a
+ *    fleet opens one store (one pool, one listening session).
  *
  * Deployment notes: the listening session needs a direct connection or session pooling
  * (PgBouncer's transaction pooling drops LISTEN); migrations take a transaction-level advisory
