@@ -80,15 +80,19 @@ export class DeadlineList<T extends DeadlineItem> {
     item.deadlineNext = null;
     item.deadlineList = null;
     this.#size--;
+    // The timer stays: the next tick stops it if the list is still empty. Stopping it here made
+    // a list that keeps emptying (connections moving on to their next phase) start and stop a
+    // timer for every connection.
+  }
+
+  /** Expires every item that is due; stops the timer when nothing is left to watch. */
+  expire(now = Date.now()): void {
+    coarse = now;
     if (this.#size === 0 && this.#timer !== null) {
       clearInterval(this.#timer);
       this.#timer = null;
+      return;
     }
-  }
-
-  /** Expires every item that is due. */
-  expire(now = Date.now()): void {
-    coarse = now;
     let item = this.#head;
     while (item !== null && item.deadlineAt <= now) {
       this.delete(item);

@@ -40,6 +40,36 @@ describe("DeadlineList", () => {
     assert.equal(two.size, 0);
   });
 
+  test("a list that keeps emptying keeps one timer; a tick with nothing to watch stops it", async (t) => {
+    let started = 0;
+    let stopped = 0;
+    const realSet = globalThis.setInterval;
+    const realClear = globalThis.clearInterval;
+    t.after(() => {
+      globalThis.setInterval = realSet;
+      globalThis.clearInterval = realClear;
+    });
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+      started++;
+      return realSet(...args);
+    }) as typeof setInterval;
+    globalThis.clearInterval = ((id: Parameters<typeof clearInterval>[0]) => {
+      stopped++;
+      realClear(id);
+    }) as typeof clearInterval;
+    const list = new DeadlineList<DeadlineItem>(() => {}, 5);
+    // A thousand connections passing through this phase one after the other.
+    for (let i = 0; i < 1000; i++) {
+      const x = item(`c${i}`);
+      list.add(x, 10_000);
+      list.delete(x);
+    }
+    assert.equal(started, 1, "one timer for all of them");
+    assert.equal(stopped, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(stopped, 1, "the first empty tick stopped it");
+  });
+
   test("the timer fires by itself", async () => {
     const expired: string[] = [];
     const list = new DeadlineList<ReturnType<typeof item>>((x) => expired.push(x.name), 5);
