@@ -286,7 +286,8 @@ export class Connection implements DeadlineItem {
     this.upstream = upstream;
     upstream.on("error", onUpstreamError);
     upstream.on("close", onUpstreamClose);
-    upstream.once("connect", onUpstreamConnect);
+    // on(), not once(): "connect" comes at most once, and once() makes a wrapper per connection.
+    upstream.on("connect", onUpstreamConnect);
     this.listener.connectDeadlines.add(this, policy.config.routing.connectTimeoutMs);
   }
 
