@@ -4,10 +4,10 @@
  *   accept -> [trusted peer?] -> PROXY header -> ClientHello -> decide -> connect upstream
  *          -> fresh PROXY v2 header + the client's bytes exactly as received -> relay
  *
- * Nothing is sent upstream, and no upstream is dialled, before the decision. Socket events are
- * handled by module-level functions that find their Connection through a symbol on the socket
- * (as undici does): no closure is allocated per connection, and the relay does nothing per
- * chunk but count, hand over and apply backpressure.
+ * Nothing is sent upstream, and no upstream is dialled, before the decision. The sockets come
+ * from the runtime's engine (engine.ts: node:net on Node.js, Bun's own sockets on Bun) and
+ * report to their Connection (a SocketOwner): no closure is allocated per connection, and the
+ * relay does nothing per chunk but count, hand over and apply backpressure.
  *
  * States and their only transitions (`enter` checks each one against NEXT):
  *
@@ -18,14 +18,12 @@
  *   Relay       -> HalfClosed | Closed                     (HalfClosed: one side sent its FIN)
  *   HalfClosed  -> Closed
  *
- * One way out: `terminate(code)` marks the connection Closed, records why, clears its deadline
- * and destroys both sockets; nothing else closes a connection. The record is reported once,
+ * One way out: `terminate(code, errno)` marks the connection Closed, records why, clears its
+ * deadline and destroys both sockets; nothing else closes a connection. The record is reported once,
  * when the client socket has closed (`finish`). Each live state has one typed deadline, kept
  * in its listener's list for that kind (deadlines.ts): header (PROXY header + ClientHello, or
  * a health check's request), connect, and relay (idle, half-closed, lifetime, keepalive).
  */
-import type net from "node:net";
-import { connect } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
 import { parseIpInto } from "../ip/address.js";
@@ -39,21 +37,10 @@ import {
 } from "../proxy-protocol/index.js";
 import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from "../tls/index.js";
 import { coarseNow, type DeadlineItem, type DeadlineList } from "./deadlines.js";
+import type { EngineSocket, SocketOwner } from "./engine.js";
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
-import {
-  descriptorOf,
-  type ForwardError,
-  forward,
-  readIntoRelayBuffer,
-  relayBuffer,
-  writeOwned,
-} from "./node-socket.js";
 import { upstreamProxyHeader } from "./upstream-header.js";
-
-const kConnection = Symbol("linkgate.connection");
-
-type OwnedSocket = net.Socket & { [kConnection]?: Connection };
 
 export enum State {
   ProxyHeader = 0,
@@ -89,10 +76,10 @@ const decisionScratch: DecisionInput = {
   sourceBytes: sourceScratch,
 };
 
-export class Connection implements DeadlineItem {
+export class Connection implements DeadlineItem, SocketOwner {
   readonly listener: ListenerRuntime;
-  readonly client: OwnedSocket;
-  upstream: OwnedSocket | null = null;
+  readonly client: EngineSocket;
+  upstream: EngineSocket | null = null;
   state: State;
   readonly acceptedAt: number;
   readonly peerAddress: string;
@@ -120,9 +107,9 @@ export class Connection implements DeadlineItem {
   decidedAt = -1;
   bytesFromClient = 0;
   bytesToClient = 0;
-  /** Descriptors for the relay's direct writes (node-socket.ts), -1 until the relay starts. */
-  clientFd = -1;
-  upstreamFd = -1;
+  /** The FIN of each side arrived (the client's may come while the upstream is connecting). */
+  clientEnded = false;
+  upstreamEnded = false;
   /** Relay bookkeeping, in coarse wall-clock ms (deadlines.ts): last byte, start, keepalive. */
   activeAt = 0;
   relayStartedAt = 0;
@@ -134,13 +121,12 @@ export class Connection implements DeadlineItem {
   deadlineList: DeadlineList<DeadlineItem> | null = null;
   finished = false;
 
-  constructor(listener: ListenerRuntime, client: net.Socket) {
+  constructor(listener: ListenerRuntime, client: EngineSocket) {
     this.listener = listener;
-    this.client = client as OwnedSocket;
-    this.client[kConnection] = this;
+    this.client = client;
     this.acceptedAt = performance.now();
-    this.peerAddress = client.remoteAddress ?? "";
-    this.peerPort = client.remotePort ?? 0;
+    this.peerAddress = client.remoteAddress;
+    this.peerPort = client.remotePort;
     this.state =
       listener.config.proxyProtocol === "required" ? State.ProxyHeader : State.ClientHello;
   }
@@ -163,14 +149,14 @@ export class Connection implements DeadlineItem {
     return false;
   }
 
-  /** Starts reading; called once the connection is registered with its listener. */
+  /** The client socket is ready: the listener's limits and role, then the header deadline. */
   start(): void {
     const l = this.listener;
-    const client = this.client;
-    // Nagle is already off: the listener's server is created with noDelay.
-    client.on("error", onClientError);
-    client.on("close", onClientClose);
-    client.on("end", onClientEnd);
+    const max = l.config.maxConnections;
+    if (max !== null && l.live.size > max) {
+      this.terminate("CONN_AT_CAPACITY");
+      return;
+    }
     if (l.config.proxyProtocol === "required") {
       if (!l.isTrustedPeer(this.peerAddress)) {
         this.terminate("PP_UNTRUSTED_PEER");
@@ -179,7 +165,6 @@ export class Connection implements DeadlineItem {
       this.proxyDecoder = new ProxyHeaderDecoder(l.proxyOptions);
     }
     l.headerDeadlines.add(this, l.config.headerTimeoutMs);
-    client.on("data", onClientHeaderData);
   }
 
   /**
@@ -274,21 +259,15 @@ export class Connection implements DeadlineItem {
     if (!this.enter(State.Connecting)) return;
     const target = d.upstream as { host: string; port: number };
     this.client.pause();
-    const upstream = connect({
-      host: target.host,
-      port: target.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      // Reads land in the relay's shared buffer instead of a new 64 KiB one each (node-socket.ts).
-      onread: { buffer: relayBuffer, callback: onUpstreamRead },
-    }) as OwnedSocket;
-    upstream[kConnection] = this;
-    this.upstream = upstream;
-    upstream.on("error", onUpstreamError);
-    upstream.on("close", onUpstreamClose);
-    // on(), not once(): "connect" comes at most once, and once() makes a wrapper per connection.
-    upstream.on("connect", onUpstreamConnect);
-    this.listener.connectDeadlines.add(this, policy.config.routing.connectTimeoutMs);
+    this.upstream = this.listener.engine.connect(target.host, target.port, this);
+    // A connect that failed at once has terminated the connection already.
+    if (this.state === State.Connecting)
+      this.listener.connectDeadlines.add(this, policy.config.routing.connectTimeoutMs);
+  }
+
+  /** Not yet terminated (a check after calls that may terminate it). */
+  isOpen(): boolean {
+    return this.state !== State.Closed;
   }
 
   /** Starts the relay deadline: idle, half-closed, lifetime and keepalive (onRelayDeadline). */
@@ -351,78 +330,209 @@ export class Connection implements DeadlineItem {
     this.terminate(null);
     this.listener.connectionFinished(this);
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Socket events (engine.ts). The relay does nothing per chunk but count, hand over and apply
+  // backpressure: no allocation (unless the receiving socket is backed up and the engine must
+  // keep a copy), no logging, no promise, no timer.
+
+  onOpen(socket: EngineSocket): void {
+    if (socket === this.client) this.start();
+    else this.upstreamConnected();
+  }
+
+  onData(socket: EngineSocket, buffer: Buffer, length: number): void {
+    const state = this.state;
+    if (socket === this.client) {
+      this.bytesFromClient += length;
+      if (state === State.Relay || state === State.HalfClosed) {
+        this.activeAt = coarseNow();
+        if (!(this.upstream as EngineSocket).write(buffer, length)) socket.pause();
+      } else this.headerData(buffer);
+    } else if (state === State.Relay || state === State.HalfClosed) {
+      this.bytesToClient += length;
+      this.activeAt = coarseNow();
+      if (!this.client.write(buffer, length)) socket.pause();
+    }
+  }
+
+  onEnd(socket: EngineSocket): void {
+    if (socket === this.client) {
+      this.clientEnded = true;
+      switch (this.state) {
+        case State.ProxyHeader:
+          this.terminate(this.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
+          return;
+        case State.ClientHello:
+          this.terminate("TLS_INCOMPLETE");
+          return;
+        case State.HealthCheck:
+          this.terminate(null);
+          return;
+        case State.Relay:
+        case State.HalfClosed:
+          (this.upstream as EngineSocket).shutdown();
+          this.halfClose();
+          return;
+        default:
+          // Connecting: the FIN follows the pending bytes once connected (upstreamConnected).
+          return;
+      }
+    }
+    this.upstreamEnded = true;
+    if (this.state === State.Relay || this.state === State.HalfClosed) {
+      this.client.shutdown();
+      this.halfClose();
+    }
+  }
+
+  onDrain(socket: EngineSocket): void {
+    if (this.state !== State.Relay && this.state !== State.HalfClosed) return;
+    if (socket === this.client) this.upstream?.resume();
+    else this.client.resume();
+  }
+
+  onError(socket: EngineSocket, errno: string | null): void {
+    if (socket === this.client) this.terminate("CONN_CLIENT_ERROR", errno);
+    else
+      this.terminate(
+        this.state === State.Connecting ? "UPSTREAM_CONNECT_FAILED" : "UPSTREAM_ERROR",
+        errno,
+      );
+  }
+
+  onClose(socket: EngineSocket): void {
+    if (socket === this.client) {
+      this.finish();
+      return;
+    }
+    switch (this.state) {
+      case State.Connecting:
+        this.terminate("UPSTREAM_CONNECT_FAILED");
+        return;
+      case State.Relay:
+      case State.HalfClosed:
+        // Closed after its FIN (onEnd ended the client's side): the client closes in turn.
+        // Closed without one: the relay cannot go on.
+        if (!this.upstreamEnded) this.terminate("UPSTREAM_ERROR");
+        return;
+      default:
+        return;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Header phase: PROXY header, ClientHello, LOCAL health checks. Chunks are the connection's
+  // to keep until the relay starts (engine.ts).
+
+  headerData(chunk: Buffer): void {
+    switch (this.state) {
+      case State.ProxyHeader: {
+        const d = this.proxyDecoder as ProxyHeaderDecoder;
+        const status = d.push(chunk);
+        if (status === PP_INVALID) {
+          this.terminate(d.error?.code ?? "PP_MISSING_HEADER");
+          return;
+        }
+        if (status !== PP_DONE) return;
+        const header = d.header as ProxyHeader;
+        this.header = header;
+        this.proxyDecoder = null;
+        const rest = d.tailOffset < chunk.length ? chunk.subarray(d.tailOffset) : null;
+        if (header.command === "local") {
+          this.decision = "health-check";
+          this.reason = "HEALTH_CHECK_TCP";
+          this.health = new HealthCheckReader();
+          if (!this.enter(State.HealthCheck)) return;
+          if (rest !== null) this.feedHealthCheck(rest);
+          return;
+        }
+        if (!this.enter(State.ClientHello)) return;
+        if (rest !== null) this.feedHello(rest);
+        return;
+      }
+      case State.ClientHello:
+        this.feedHello(chunk);
+        return;
+      case State.HealthCheck:
+        this.feedHealthCheck(chunk);
+        return;
+      case State.Connecting:
+        // Paused, but data already read may still be delivered: keep it for the upstream.
+        this.pending.push(chunk);
+        return;
+      default:
+        return;
+    }
+  }
+
+  feedHealthCheck(chunk: Buffer): void {
+    const h = this.health as HealthCheckReader;
+    if (h.answered) return; // bytes after the request: the answer is on its way, then we close
+    const result = h.push(chunk);
+    if (result === "need-more") return;
+    if (result === "http") {
+      this.reason = "HEALTH_CHECK_HTTP";
+      // Answered, then closed by the prober, or by the header deadline (still running) if the
+      // prober keeps its side open.
+      answerHealthCheck(this.client, this.listener.ready());
+      h.answered = true;
+      return;
+    }
+    this.reason = "HEALTH_CHECK_TCP";
+    this.terminate(null);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Upstream connected: one write of a fresh PROXY v2 header and the client's bytes, then relay.
+
+  upstreamConnected(): void {
+    if (this.state !== State.Connecting) return;
+    this.deadlineList?.delete(this);
+    const upstream = this.upstream as EngineSocket;
+    const client = this.client;
+    const d = this.policy as PolicyDecision;
+    // One write: a fresh PROXY v2 header, then the client's bytes exactly as received
+    // (ClientHello included), in one buffer, so the upstream usually gets them in one segment.
+    const pending = this.pending;
+    this.pending = [];
+    const routing = (this.decidedBy as CompiledPolicy).config.routing;
+    let local: { address: string; port: number } | null = null;
+    // Only a `none` listener (no header) needs the local address: skip the getsockname.
+    if (this.header === null && routing.upstreamProxyProtocol === "v2")
+      local = client.localAddress();
+    const first =
+      routing.upstreamProxyProtocol === "v2"
+        ? upstreamProxyHeader(
+            {
+              header: this.header,
+              peerAddress: this.peerAddress,
+              peerPort: this.peerPort,
+              localAddress: local?.address ?? "",
+              localPort: local?.port ?? 0,
+              sni: this.sni,
+              tenant: d.tenant?.id ?? null,
+            },
+            pending,
+          )
+        : pending.length === 1
+          ? pending[0]
+          : Buffer.concat(pending);
+    if (!this.enter(State.Relay)) return;
+    const sent = upstream.write(first, first.length);
+    // Bytes the engine read while the upstream was connecting go next (relayed as they come).
+    if (this.isOpen()) client.relayReads();
+    if (!this.isOpen()) return; // a write failed
+    this.startRelayClock();
+    if (this.clientEnded) {
+      upstream.shutdown();
+      this.halfClose();
+    } else if (sent) client.resume();
+  }
 }
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
-}
-
-function errnoOf(error: Error): string | null {
-  const code = (error as NodeJS.ErrnoException).code;
-  return typeof code === "string" ? code : null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Header phase: PROXY header, ClientHello, LOCAL health checks.
-
-function onClientHeaderData(this: OwnedSocket, chunk: Buffer): void {
-  const c = this[kConnection] as Connection;
-  c.bytesFromClient += chunk.length;
-  switch (c.state) {
-    case State.ProxyHeader: {
-      const d = c.proxyDecoder as ProxyHeaderDecoder;
-      const status = d.push(chunk);
-      if (status === PP_INVALID) {
-        c.terminate(d.error?.code ?? "PP_MISSING_HEADER");
-        return;
-      }
-      if (status !== PP_DONE) return;
-      const header = d.header as ProxyHeader;
-      c.header = header;
-      c.proxyDecoder = null;
-      const rest = d.tailOffset < chunk.length ? chunk.subarray(d.tailOffset) : null;
-      if (header.command === "local") {
-        c.decision = "health-check";
-        c.reason = "HEALTH_CHECK_TCP";
-        c.health = new HealthCheckReader();
-        if (!c.enter(State.HealthCheck)) return;
-        if (rest !== null) feedHealthCheck(c, rest);
-        return;
-      }
-      if (!c.enter(State.ClientHello)) return;
-      if (rest !== null) c.feedHello(rest);
-      return;
-    }
-    case State.ClientHello:
-      c.feedHello(chunk);
-      return;
-    case State.HealthCheck:
-      feedHealthCheck(c, chunk);
-      return;
-    case State.Connecting:
-      // Paused, but data already read may still be delivered: keep it for the upstream.
-      c.pending.push(chunk);
-      return;
-    default:
-      return;
-  }
-}
-
-function feedHealthCheck(c: Connection, chunk: Buffer): void {
-  const h = c.health as HealthCheckReader;
-  if (h.answered) return; // bytes after the request: the answer is on its way, then we close
-  const result = h.push(chunk);
-  if (result === "need-more") return;
-  if (result === "http") {
-    c.reason = "HEALTH_CHECK_HTTP";
-    // Answered, then closed by the prober, or by the header deadline (still running) if the
-    // prober keeps its side open.
-    answerHealthCheck(c.client, c.listener.ready());
-    h.answered = true;
-    return;
-  }
-  c.reason = "HEALTH_CHECK_TCP";
-  c.terminate(null);
 }
 
 export function onHeaderDeadline(c: Connection): void {
@@ -430,190 +540,8 @@ export function onHeaderDeadline(c: Connection): void {
   c.terminate(c.state === State.HealthCheck ? null : "CONN_HEADER_TIMEOUT");
 }
 
-function onClientEnd(this: OwnedSocket): void {
-  const c = this[kConnection] as Connection;
-  switch (c.state) {
-    case State.ProxyHeader:
-      c.terminate(c.bytesFromClient === 0 ? "PP_MISSING_HEADER" : "PP_INCOMPLETE");
-      return;
-    case State.ClientHello:
-      c.terminate("TLS_INCOMPLETE");
-      return;
-    case State.HealthCheck:
-      c.terminate(null);
-      return;
-    case State.Connecting:
-      // The client finished sending before the upstream answered: the FIN follows the pending
-      // bytes once it is connected (onUpstreamConnect).
-      return;
-    case State.Relay:
-    case State.HalfClosed:
-      c.upstream?.end();
-      c.halfClose();
-      return;
-    default:
-      return;
-  }
-}
-
-function onClientError(this: OwnedSocket, error: Error): void {
-  (this[kConnection] as Connection).terminate("CONN_CLIENT_ERROR", errnoOf(error));
-}
-
-function onClientClose(this: OwnedSocket): void {
-  (this[kConnection] as Connection).finish();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Upstream connect.
-
 export function onConnectDeadline(c: Connection): void {
   c.terminate("UPSTREAM_CONNECT_TIMEOUT");
-}
-
-function onUpstreamConnect(this: OwnedSocket): void {
-  const c = this[kConnection] as Connection;
-  if (c.state !== State.Connecting) return;
-  c.deadlineList?.delete(c);
-  const d = c.policy as PolicyDecision;
-  c.clientFd = descriptorOf(c.client);
-  c.upstreamFd = descriptorOf(this);
-  // One write: a fresh PROXY v2 header, then the client's bytes exactly as received
-  // (ClientHello included), in one buffer, so the upstream usually gets them in one segment.
-  const pending = c.pending;
-  c.pending = [];
-  const routing = (c.decidedBy as CompiledPolicy).config.routing;
-  const first =
-    routing.upstreamProxyProtocol === "v2"
-      ? upstreamProxyHeader(
-          {
-            header: c.header,
-            peerAddress: c.peerAddress,
-            peerPort: c.peerPort,
-            // Only a `none` listener (no header) needs the local address: skip the getsockname.
-            localAddress: c.header === null ? (c.client.localAddress ?? "") : "",
-            localPort: c.header === null ? (c.client.localPort ?? 0) : 0,
-            sni: c.sni,
-            tenant: d.tenant?.id ?? null,
-          },
-          pending,
-        )
-      : pending.length === 1
-        ? pending[0]
-        : Buffer.concat(pending);
-  if (!c.enter(State.Relay)) return;
-  const client = c.client;
-  client.removeListener("data", onClientHeaderData);
-  try {
-    writeOwned(this, c.upstreamFd, first);
-    // Bytes read while the upstream was connecting wait in the paused stream: they go next, and
-    // the stream buffer must be empty before reads switch to the shared buffer.
-    for (let chunk: Buffer | null = client.read(); chunk !== null; chunk = client.read()) {
-      c.bytesFromClient += chunk.length;
-      writeOwned(this, c.upstreamFd, chunk);
-    }
-  } catch (error) {
-    c.terminate("UPSTREAM_ERROR", (error as ForwardError).code);
-    return;
-  }
-  if (!readIntoRelayBuffer(client, onClientRead)) client.on("data", onClientData);
-  client.on("drain", onClientDrain);
-  this.on("drain", onUpstreamDrain);
-  this.on("end", onUpstreamEnd);
-  c.startRelayClock();
-  if (client.readableEnded) {
-    this.end();
-    c.halfClose();
-  } else client.resume();
-}
-
-function onUpstreamError(this: OwnedSocket, error: Error): void {
-  const c = this[kConnection] as Connection;
-  c.terminate(
-    c.state === State.Connecting ? "UPSTREAM_CONNECT_FAILED" : "UPSTREAM_ERROR",
-    errnoOf(error),
-  );
-}
-
-function onUpstreamClose(this: OwnedSocket): void {
-  const c = this[kConnection] as Connection;
-  switch (c.state) {
-    case State.Connecting:
-      c.terminate("UPSTREAM_CONNECT_FAILED");
-      return;
-    case State.Relay:
-    case State.HalfClosed:
-      // Closed after its FIN (onUpstreamEnd ended the client's side): the client closes in
-      // turn. Closed without one: the relay cannot go on.
-      if (!this.readableEnded) c.terminate("UPSTREAM_ERROR");
-      return;
-    default:
-      return;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Relay: count, hand over, backpressure, half-close. No allocation unless the receiving socket
-// is backed up, no logging, no promise, no timer (see node-socket.ts for the shared buffer).
-
-/** Hands one read to the other socket; pauses the reader when that socket is backed up. */
-function relay(
-  c: Connection,
-  from: OwnedSocket,
-  to: OwnedSocket,
-  fd: number,
-  buf: Buffer,
-  n: number,
-): void {
-  if (c.state !== State.Relay && c.state !== State.HalfClosed) return;
-  if (to.destroyed) return;
-  c.activeAt = coarseNow();
-  let ok: boolean;
-  try {
-    ok = forward(to, fd, buf, n);
-  } catch (error) {
-    const errno = (error as ForwardError).code;
-    c.terminate(to === c.upstream ? "UPSTREAM_ERROR" : "CONN_CLIENT_ERROR", errno);
-    return;
-  }
-  // pause(), not a false return: Socket.pause/resume stop and restart reading in onread mode.
-  if (!ok) from.pause();
-}
-
-function onClientRead(this: OwnedSocket, nread: number, buf: Buffer): boolean {
-  const c = this[kConnection] as Connection;
-  c.bytesFromClient += nread;
-  relay(c, this, c.upstream as OwnedSocket, c.upstreamFd, buf, nread);
-  return true;
-}
-
-function onUpstreamRead(this: OwnedSocket, nread: number, buf: Buffer): boolean {
-  const c = this[kConnection] as Connection;
-  c.bytesToClient += nread;
-  relay(c, this, c.client, c.clientFd, buf, nread);
-  return true;
-}
-
-/** Where Node.js cannot read accepted sockets into the shared buffer: its own chunks. */
-function onClientData(this: OwnedSocket, chunk: Buffer): void {
-  const c = this[kConnection] as Connection;
-  c.bytesFromClient += chunk.length;
-  c.activeAt = coarseNow();
-  if (!(c.upstream as OwnedSocket).write(chunk)) this.pause();
-}
-
-function onUpstreamDrain(this: OwnedSocket): void {
-  (this[kConnection] as Connection).client.resume();
-}
-
-function onClientDrain(this: OwnedSocket): void {
-  (this[kConnection] as Connection).upstream?.resume();
-}
-
-function onUpstreamEnd(this: OwnedSocket): void {
-  const c = this[kConnection] as Connection;
-  c.client.end();
-  c.halfClose();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,10 +572,10 @@ export function onRelayDeadline(c: Connection): void {
     return;
   }
   if (!c.keepAliveSet && l.tcpKeepAliveMs > 0 && now >= c.relayStartedAt + l.tcpKeepAliveMs) {
-    // Only connections that live this long pay the four system calls per socket.
+    // Only connections that live this long pay the system calls per socket.
     c.keepAliveSet = true;
-    c.client.setKeepAlive(true, l.tcpKeepAliveMs);
-    c.upstream?.setKeepAlive(true, l.tcpKeepAliveMs);
+    c.client.setKeepAlive(l.tcpKeepAliveMs);
+    c.upstream?.setKeepAlive(l.tcpKeepAliveMs);
   }
   scheduleRelayDeadline(c, now);
 }

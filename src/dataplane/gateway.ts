@@ -16,11 +16,15 @@ import {
   PolicyHolder,
 } from "../policy/index.js";
 import { type Connection, NO_TENANT } from "./connection.js";
+import type { Engine } from "./engine.js";
+import { runtimeEngine } from "./engines/index.js";
 import { type ConnectionObserver, ListenerRuntime } from "./listener.js";
 
 export interface GatewayOptions {
   policy: CompiledPolicy;
   observer: ConnectionObserver;
+  /** The socket layer; default: the runtime's own (engines/index.ts). */
+  engine?: Engine;
 }
 
 export interface BoundListener {
@@ -41,6 +45,7 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.holder = new PolicyHolder(options.policy);
     const context = {
+      engine: options.engine ?? runtimeEngine,
       holder: this.holder,
       observer: options.observer,
       registry: this.registry,

@@ -4,7 +4,7 @@
  * probes), linkgate answers it, 200 when ready and 503 while draining or not ready, so the load
  * balancer takes a draining instance out of rotation; otherwise (TCP checks) it closes.
  */
-import type net from "node:net";
+import type { EngineSocket } from "./engine.js";
 
 const MAX_REQUEST_BYTES = 8192;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
@@ -39,6 +39,9 @@ const NOT_READY = Buffer.from(
   "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 10\r\nconnection: close\r\n\r\nnot ready\n",
 );
 
-export function answerHealthCheck(socket: net.Socket, ready: boolean): void {
-  socket.end(ready ? OK : NOT_READY);
+/** Answers, then half-closes: the prober closes (or the header deadline does). */
+export function answerHealthCheck(socket: EngineSocket, ready: boolean): void {
+  const answer = ready ? OK : NOT_READY;
+  socket.write(answer, answer.length);
+  socket.shutdown();
 }

@@ -1,8 +1,7 @@
 /**
- * A listener: one TCP server with its role (PROXY header required or forbidden), its limits,
- * its live connections and the options its decoders share.
+ * A listener: one TCP server (from the runtime's engine) with its role (PROXY header required
+ * or forbidden), its limits, its live connections and the options its decoders share.
  */
-import net from "node:net";
 import type { ListenerConfig, RoutingConfig } from "../config/types.js";
 import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord } from "../observability/types.js";
@@ -11,6 +10,7 @@ import { type ResolvedOptions, resolveOptions } from "../proxy-protocol/options.
 import { type ResolvedClientHelloOptions, resolveClientHelloOptions } from "../tls/index.js";
 import { Connection, onConnectDeadline, onHeaderDeadline, onRelayDeadline } from "./connection.js";
 import { DeadlineList } from "./deadlines.js";
+import type { Engine, EngineServer, EngineSocket } from "./engine.js";
 
 /** Receives what the data plane reports; implemented by logs, metrics and the control plane. */
 export interface ConnectionObserver {
@@ -25,6 +25,7 @@ export interface ConnectionObserver {
 }
 
 export interface ListenerContext {
+  engine: Engine;
   holder: PolicyHolder;
   observer: ConnectionObserver;
   registry: ConnectionRegistry<Connection>;
@@ -39,7 +40,8 @@ const peerScratch = new Uint8Array(16);
 export class ListenerRuntime {
   readonly name: string;
   readonly holder: PolicyHolder;
-  readonly server: net.Server;
+  readonly engine: Engine;
+  server: EngineServer | null = null;
   readonly live = new Set<Connection>();
   /**
    * One coarse timer per kind of deadline for all connections: header and connect (50 ms
@@ -63,14 +65,12 @@ export class ListenerRuntime {
   constructor(config: ListenerConfig, context: ListenerContext) {
     this.name = config.name;
     this.holder = context.holder;
+    this.engine = context.engine;
     this.#context = context;
     this.#config = config;
     this.#proxyOptions = resolveOptions();
     this.#helloOptions = resolveClientHelloOptions();
     this.#trustedProxies = this.#refresh();
-    // allowHalfOpen: a client's FIN is forwarded upstream instead of closing both directions.
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true });
-    this.server.on("connection", (socket: net.Socket) => this.#accept(socket));
   }
 
   #refresh(): CidrSet {
@@ -134,18 +134,12 @@ export class ListenerRuntime {
     return this.#context.observer;
   }
 
-  #accept(socket: net.Socket): void {
+  /** A new client socket: its Connection starts when the engine opens it (Connection.start). */
+  #accept(socket: EngineSocket): Connection {
     const c = new Connection(this, socket);
     this.live.add(c);
     this.#context.observer.opened(this.name);
-    const max = this.config.maxConnections;
-    if (max !== null && this.live.size > max) {
-      socket.on("error", () => {});
-      socket.on("close", () => c.finish());
-      c.terminate("CONN_AT_CAPACITY");
-      return;
-    }
-    c.start();
+    return c;
   }
 
   /** Registers an admitted connection under its tenant id (or NO_TENANT) and identity. */
@@ -162,25 +156,20 @@ export class ListenerRuntime {
     this.#context.finished();
   }
 
-  listen(): Promise<{ host: string; port: number }> {
+  async listen(): Promise<{ host: string; port: number }> {
     const { host, port } = this.#config.bind;
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) =>
-        reject(new Error(`listener ${this.name} cannot bind ${host}:${port}: ${error.message}`));
-      this.server.once("error", onError);
-      this.server.listen({ host, port, backlog: 4096 }, () => {
-        this.server.off("error", onError);
-        const a = this.server.address() as net.AddressInfo;
-        resolve({ host: a.address, port: a.port });
-      });
-    });
+    try {
+      this.server = await this.engine.listen({ host, port }, (socket) => this.#accept(socket));
+    } catch (error) {
+      throw new Error(
+        `listener ${this.name} cannot bind ${host}:${port}: ${(error as Error).message}`,
+      );
+    }
+    return { host: this.server.host, port: this.server.port };
   }
 
-  /**
-   * Stops accepting; live connections carry on. (server.close()'s callback waits for every
-   * connection to end, which is what draining waits for separately, so it is not awaited.)
-   */
+  /** Stops accepting; live connections carry on. */
   stopAccepting(): void {
-    if (this.server.listening) this.server.close();
+    this.server?.stopAccepting();
   }
 }

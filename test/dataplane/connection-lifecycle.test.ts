@@ -167,9 +167,10 @@ describe("revocation and routing changes", () => {
     timeout: 20_000,
   }, async (t) => {
     // An upstream that never completes a handshake: a listener with a full accept queue, stopped,
-    // so the kernel drops further SYNs.
+    // so the kernel drops further SYNs. Node.js, also under `bun test` (Bun's node:net ignores
+    // the backlog; `node` is on the PATH of npm scripts).
     const child = spawn(
-      process.execPath,
+      process.versions.bun === undefined ? process.execPath : "node",
       [
         "-e",
         `const s=require("net").createServer();s.listen({port:0,host:"127.0.0.1",backlog:1},()=>console.log(s.address().port));`,

@@ -1,18 +1,19 @@
 /**
- * The relay's socket primitives on Node.js: reads of every relayed socket, both directions,
- * land in one process-wide buffer, and each read is handed to the other socket before its
- * callback returns. Nothing is allocated per read unless the receiving socket is backed up.
+ * The relay's reads and writes on Node.js: reads of every relayed socket, both directions, land
+ * in one process-wide buffer, and each read is handed to the other socket before its callback
+ * returns. Nothing is allocated per read unless the receiving socket is backed up.
  *
  * The invariant that makes one shared buffer safe: **no queued write ever points into it.** A
  * socket's next read target is fixed when its previous read completes, so a write queued from
  * the shared buffer would be overwritten by any other socket's next read (a connection would
- * send another connection's bytes). Hence `forward()`: when nothing is queued on the receiving
- * socket it writes with one write(2) on its descriptor, synchronously; whatever the kernel does
- * not take is copied into a buffer of its own and queued through the socket as usual. When
- * something is already queued, the whole read is copied and queued behind it, in order.
+ * send another connection's bytes). Hence `writeNow` first: when nothing is queued on the
+ * receiving socket it writes with one write(2) on its descriptor, synchronously; whatever the
+ * kernel does not take is copied into a buffer of its own and queued through the socket as
+ * usual (index.ts). When something is already queued, the whole read is copied and queued
+ * behind it, in order.
  *
  * Two Node.js details are used that have no public API, each found once at load, checked, and
- * with a fallback that is slower but equally correct (test/dataplane/node-socket.test.ts pins
+ * with a fallback that is slower but equally correct (test/engines/node-relay-io.test.ts pins
  * that both are in use on the Node.js linkgate ships with):
  * - reads into a caller's buffer (`onread`) exist only for sockets linkgate connects; accepted
  *   sockets get the same by setting the three fields `net.Socket`'s own `onread` option sets,
@@ -90,14 +91,14 @@ export function readIntoRelayBuffer(socket: net.Socket, callback: RelayReadCallb
 /** Whether accepted sockets can read into the shared buffer on this Node.js. */
 export const acceptedSocketsReadIntoRelayBuffer: boolean = userBufferFields !== null;
 
-/** The socket's descriptor for `forward`'s direct write, or -1 where there is none. */
+/** The socket's descriptor for `writeNow`, or -1 where there is none. */
 export function descriptorOf(socket: net.Socket): number {
   const fd = handleOf(socket)?.fd;
   return typeof fd === "number" && fd >= 0 ? fd : -1;
 }
 
-/** `forward` could not write: the errno code (EPIPE, ECONNRESET, ...), kept for the log. */
-export class ForwardError extends Error {
+/** The errno code of a failed write(2) (EPIPE, ECONNRESET, ...). */
+export class WriteError extends Error {
   readonly code: string;
   constructor(code: string) {
     super(`write failed: ${code}`);
@@ -106,41 +107,15 @@ export class ForwardError extends Error {
 }
 
 /**
- * Writes a buffer the caller hands over for good (nothing else will write into it): one
- * write(2) when nothing is queued, the rest (or all of it) queued as it is, without a copy.
- * Returns false when `to` is backed up; throws ForwardError like `forward`.
+ * One write(2) of `buffer[0, length)` on `fd`: the bytes the kernel took, 0 when the socket is
+ * full. Throws WriteError when the write fails (the peer reset, say).
  */
-export function writeOwned(to: net.Socket, fd: number, buffer: Buffer): boolean {
-  let written = 0;
-  if (fd >= 0 && to.writableLength === 0) {
-    written = writeNow(fd, buffer, buffer.length);
-    if (written === buffer.length) return true;
-  }
-  return to.write(written === 0 ? buffer : buffer.subarray(written));
-}
-
-/** One write(2) of `buffer[0, length)`: bytes taken, 0 when the socket is full. */
-function writeNow(fd: number, buffer: Buffer, length: number): number {
+export function writeNow(fd: number, buffer: Buffer, length: number): number {
   try {
     return writeSync(fd, buffer, 0, length);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "EIO";
     if (code === "EAGAIN" || code === "EWOULDBLOCK") return 0;
-    throw new ForwardError(code);
+    throw new WriteError(code);
   }
-}
-
-/**
- * Hands `buffer[0, length)` to `to` before returning, keeping no reference to `buffer` (see
- * the module comment). `fd` is `to`'s descriptor (descriptorOf), or -1 to always copy. Returns
- * false when `to` is backed up: pause the socket that read until `to` emits 'drain'. Throws
- * ForwardError when the direct write fails (the peer reset, say); `to` must not be destroyed.
- */
-export function forward(to: net.Socket, fd: number, buffer: Buffer, length: number): boolean {
-  let written = 0;
-  if (fd >= 0 && to.writableLength === 0) {
-    written = writeNow(fd, buffer, length);
-    if (written === length) return true;
-  }
-  return to.write(Buffer.from(buffer.subarray(written, length)));
 }

@@ -1,0 +1,95 @@
+/**
+ * The socket layer of the data plane: everything the connection state machine (connection.ts)
+ * and the listeners ask of TCP sockets, with one implementation per runtime: engines/node on
+ * `node:net`, engines/bun on `Bun.listen` / `Bun.connect`. The parsers, the policy, the registry,
+ * the deadlines and the state machine are shared; only this layer differs (docs/engines.md).
+ *
+ * A socket reports to one owner (a Connection owns both of its sockets), through the owner's
+ * methods, with the socket as the first argument: no closure per socket, and the owner tells
+ * its two sockets apart by identity.
+ */
+
+/** A connected TCP socket, accepted or dialled. */
+export interface EngineSocket {
+  /** The TCP peer ("" when the runtime cannot tell, e.g. a socket already reset). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The local address (a getsockname: read it only when needed). */
+  localAddress(): { address: string; port: number };
+  /**
+   * Sends `buffer[0, length)` after whatever is already queued. What the kernel does not take
+   * now is queued by the engine (copied if `buffer` is the engine's own read buffer, kept as is
+   * otherwise: the caller hands over buffers it will not change). Returns false while something
+   * is queued: the caller stops reading the other side until `onDrain`. A failed write is
+   * reported through the owner's `onError` before this returns.
+   */
+  write(buffer: Buffer, length: number): boolean;
+  /** Half-close: sends a FIN once everything queued is written; reading goes on. */
+  shutdown(): void;
+  /** Stops and restarts reading (the peer backs up into the kernel buffers). */
+  pause(): void;
+  resume(): void;
+  /** Closes now, discarding what is queued; `onClose` follows. Idempotent. */
+  destroy(): void;
+  /** TCP keepalive probes after `delayMs` idle. */
+  setKeepAlive(delayMs: number): void;
+  /**
+   * From now on, reads may land in a buffer the engine reuses for every socket (see
+   * `SocketOwner.onData`). For accepted sockets, called with the socket paused when the relay
+   * starts: the header phase keeps the bytes it reads, the relay does not. Bytes the engine
+   * had already read are delivered (`onData`) before it returns. Dialled sockets read this way
+   * from the start: their bytes are only ever relayed.
+   */
+  relayReads(): void;
+}
+
+/** What a socket reports. Called by the engine; `socket` is the one the event is about. */
+export interface SocketOwner {
+  /**
+   * `buffer[0, length)` was read. Before `relayReads()`, `buffer` holds exactly that read and
+   * the owner may keep it; after it, the bytes are valid only until this call returns.
+   */
+  onData(socket: EngineSocket, buffer: Buffer, length: number): void;
+  /** The peer sent its FIN: nothing more will be read. */
+  onEnd(socket: EngineSocket): void;
+  /** Everything queued was written. */
+  onDrain(socket: EngineSocket): void;
+  /**
+   * The socket is ready: an accepted one right after `accept` returned its owner, a dialled
+   * one once connected. The first event; the owner may act on the socket from here on.
+   */
+  onOpen(socket: EngineSocket): void;
+  /** A socket error (refused, reset, broken pipe): its errno code, or null; `onClose` follows. */
+  onError(socket: EngineSocket, errno: string | null): void;
+  /** The socket is closed for good (both directions done, destroyed, or failed). Last event. */
+  onClose(socket: EngineSocket): void;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+export interface EngineServer {
+  /** The bound address (the port the kernel chose for port 0). */
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting; live sockets carry on. */
+  stopAccepting(): void;
+}
+
+export interface Engine {
+  readonly name: "node" | "bun";
+  /**
+   * Binds and accepts; `accept` returns the owner of each new socket, without acting on it yet
+   * (`onOpen` follows at once). Sockets have Nagle off and half-open allowed (a FIN travels one
+   * direction at a time). Rejects with the runtime's error when the address cannot be bound.
+   * In a worker of `serve --workers N`, every worker accepts on the same port.
+   */
+  listen(
+    options: ListenOptions,
+    accept: (socket: EngineSocket) => SocketOwner,
+  ): Promise<EngineServer>;
+  /** Dials host:port for `owner`: `onOpen` once connected, or `onError` then `onClose`. */
+  connect(host: string, port: number, owner: SocketOwner): EngineSocket;
+}

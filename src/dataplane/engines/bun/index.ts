@@ -1,0 +1,224 @@
+/**
+ * The data plane's sockets on Bun's native TCP API (`Bun.listen`, `Bun.connect`), see
+ * ../../engine.ts. One small object per socket carries the engine's state; Bun hands it back
+ * as `socket.data` to one shared set of handlers: no closure per socket.
+ *
+ * What Bun 1.4.5 does that shapes this file (pinned by test/engines/bun-api.test.ts):
+ * - `write()` makes one attempt and queues nothing: what the kernel did not take is queued
+ *   here, in order, and written on `drain`;
+ * - `end()` closes the socket at once, even with `allowHalfOpen`: the half-close is
+ *   `shutdown()` without an argument (`shutdown(true)` shuts the read side instead);
+ * - a socket whose write side was shut closes when the peer's FIN arrives, with no `end`
+ *   event: that FIN is reported here before the close;
+ * - socket errors (a reset, a broken pipe) arrive as the close event's error;
+ * - every read is a new buffer of its own: there is no shared read buffer to protect, so
+ *   queued writes keep the buffers they are given.
+ */
+import cluster from "node:cluster";
+import type {
+  Engine,
+  EngineServer,
+  EngineSocket,
+  ListenOptions,
+  SocketOwner,
+} from "../../engine.js";
+import { type BunSocket, type BunSocketError, type BunSocketHandlers, bunApi } from "./bun-api.js";
+
+type Raw = BunSocket<BunEngineSocket>;
+
+class BunEngineSocket implements EngineSocket {
+  /** Null until a dialled socket connects. */
+  raw: Raw | null;
+  owner: SocketOwner;
+  remoteAddress = "";
+  remotePort = 0;
+  /** What the kernel did not take yet, in order; null when nothing is queued. */
+  queue: Buffer[] | null = null;
+  /** shutdown() was asked while bytes were queued: the FIN follows them. */
+  finPending = false;
+  /** The peer's FIN was reported. */
+  ended = false;
+  destroyed = false;
+
+  constructor(raw: Raw | null, owner: SocketOwner) {
+    this.raw = raw;
+    this.owner = owner;
+    if (raw !== null) this.opened(raw);
+  }
+
+  opened(raw: Raw): void {
+    this.raw = raw;
+    this.remoteAddress = raw.remoteAddress ?? "";
+    this.remotePort = raw.remotePort ?? 0;
+  }
+
+  localAddress(): { address: string; port: number } {
+    return { address: this.raw?.localAddress ?? "", port: this.raw?.localPort ?? 0 };
+  }
+
+  write(buffer: Buffer, length: number): boolean {
+    const raw = this.raw;
+    if (this.destroyed || raw === null) return true;
+    if (this.queue !== null) {
+      this.queue.push(length === buffer.length ? buffer : buffer.subarray(0, length));
+      return false;
+    }
+    const written = raw.write(buffer, 0, length);
+    // -1: the socket is closed, and its close event says why.
+    if (written === length || written < 0) return true;
+    this.queue = [buffer.subarray(written, length)];
+    return false;
+  }
+
+  /** Writes what is queued, on `drain`; then the pending FIN, and tells the owner. */
+  flush(): void {
+    const raw = this.raw;
+    const queue = this.queue;
+    if (queue === null || raw === null || this.destroyed) return;
+    while (queue.length > 0) {
+      const head = queue[0];
+      const written = raw.write(head, 0, head.length);
+      if (written < 0) return;
+      if (written < head.length) {
+        queue[0] = head.subarray(written);
+        return;
+      }
+      queue.shift();
+    }
+    this.queue = null;
+    if (this.finPending) raw.shutdown();
+    this.owner.onDrain(this);
+  }
+
+  shutdown(): void {
+    if (this.destroyed || this.raw === null) return;
+    if (this.queue !== null) this.finPending = true;
+    else this.raw.shutdown();
+  }
+
+  pause(): void {
+    this.raw?.pause();
+  }
+
+  resume(): void {
+    this.raw?.resume();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.queue = null;
+    // A dialled socket still connecting is closed when it opens (dialHandlers.open).
+    this.raw?.end();
+  }
+
+  setKeepAlive(delayMs: number): void {
+    this.raw?.setKeepAlive(true, delayMs);
+  }
+
+  relayReads(): void {
+    // Every read is a buffer of its own already.
+  }
+}
+
+function errnoOf(error: BunSocketError): string | null {
+  return typeof error.code === "string" ? error.code : null;
+}
+
+/** The events every socket shares; `open` differs between accepted and dialled sockets. */
+const socketHandlers: BunSocketHandlers<BunEngineSocket> = {
+  data(raw, data) {
+    const s = raw.data;
+    s.owner.onData(s, data, data.length);
+  },
+  end(raw) {
+    const s = raw.data;
+    s.ended = true;
+    s.owner.onEnd(s);
+  },
+  drain(raw) {
+    raw.data.flush();
+  },
+  error(raw, error) {
+    const s = raw.data;
+    s.owner.onError(s, errnoOf(error));
+  },
+  close(raw, error) {
+    const s = raw.data;
+    if (error !== undefined) s.owner.onError(s, errnoOf(error));
+    else if (!s.ended && !s.destroyed) {
+      // Closed without an error after our own FIN: the peer's FIN arrived (Bun reports no end).
+      s.ended = true;
+      s.owner.onEnd(s);
+    }
+    s.owner.onClose(s);
+  },
+};
+
+const dialHandlers: BunSocketHandlers<BunEngineSocket> = {
+  ...socketHandlers,
+  open(raw) {
+    const s = raw.data;
+    s.opened(raw);
+    if (s.destroyed) raw.end();
+    else s.owner.onOpen(s);
+  },
+  connectError(raw, error) {
+    const s = raw.data;
+    s.owner.onError(s, errnoOf(error));
+    s.owner.onClose(s);
+  },
+};
+
+function ignore(): void {}
+
+function listen(
+  options: ListenOptions,
+  accept: (socket: EngineSocket) => SocketOwner,
+): Promise<EngineServer> {
+  const handlers: BunSocketHandlers<BunEngineSocket> = {
+    ...socketHandlers,
+    open(raw) {
+      const s = new BunEngineSocket(raw, null as unknown as SocketOwner);
+      raw.data = s;
+      s.owner = accept(s);
+      s.owner.onOpen(s);
+    },
+  };
+  try {
+    const listener = bunApi().listen<BunEngineSocket>({
+      hostname: options.host,
+      port: options.port,
+      allowHalfOpen: true,
+      // Bun has no node:cluster handle passing for its own listeners: under `serve --workers N`
+      // each worker binds the port itself, and the kernel spreads connections (SO_REUSEPORT).
+      reusePort: cluster.isWorker,
+      socket: handlers,
+    });
+    return Promise.resolve({
+      host: listener.hostname,
+      port: listener.port,
+      stopAccepting: () => listener.stop(false),
+    });
+  } catch (error) {
+    const e = error as BunSocketError;
+    return Promise.reject(new Error(`listen ${e.code ?? "failed"}: ${e.message}`));
+  }
+}
+
+function connect(host: string, port: number, owner: SocketOwner): EngineSocket {
+  const s = new BunEngineSocket(null, owner);
+  // The promise rejects after connectError has reported the failure.
+  bunApi()
+    .connect<BunEngineSocket>({
+      hostname: host,
+      port,
+      allowHalfOpen: true,
+      data: s,
+      socket: dialHandlers,
+    })
+    .catch(ignore);
+  return s;
+}
+
+export const bunEngine: Engine = { name: "bun", listen, connect };

@@ -1,0 +1,195 @@
+/**
+ * The data plane's sockets on Node.js (`node:net`), see ../../engine.ts. Socket events go to
+ * module-level functions that find their EngineSocket through a symbol on the `net.Socket` (as
+ * undici does): no closure per socket. Relayed reads land in one shared buffer and writes go
+ * out with one write(2) when nothing is queued (relay-io.ts).
+ */
+import net from "node:net";
+import type {
+  Engine,
+  EngineServer,
+  EngineSocket,
+  ListenOptions,
+  SocketOwner,
+} from "../../engine.js";
+import {
+  descriptorOf,
+  readIntoRelayBuffer,
+  relayBuffer,
+  type WriteError,
+  writeNow,
+} from "./relay-io.js";
+
+const kSocket = Symbol("linkgate.engineSocket");
+
+type RawSocket = net.Socket & { [kSocket]?: NodeSocket };
+
+class NodeSocket implements EngineSocket {
+  readonly raw: RawSocket;
+  owner: SocketOwner;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The descriptor for direct writes (relay-io.ts), -1 until known (or where there is none). */
+  fd = -1;
+
+  constructor(raw: RawSocket, owner: SocketOwner) {
+    this.raw = raw;
+    this.owner = owner;
+    raw[kSocket] = this;
+    this.remoteAddress = raw.remoteAddress ?? "";
+    this.remotePort = raw.remotePort ?? 0;
+  }
+
+  localAddress(): { address: string; port: number } {
+    return { address: this.raw.localAddress ?? "", port: this.raw.localPort ?? 0 };
+  }
+
+  write(buffer: Buffer, length: number): boolean {
+    const raw = this.raw;
+    if (raw.destroyed) return true;
+    let written = 0;
+    if (this.fd >= 0 && raw.writableLength === 0) {
+      try {
+        written = writeNow(this.fd, buffer, length);
+      } catch (error) {
+        this.owner.onError(this, (error as WriteError).code);
+        return true;
+      }
+      if (written === length) return true;
+    }
+    // The shared read buffer is copied (see relay-io.ts); a caller's own buffer is kept.
+    if (buffer === relayBuffer) return raw.write(Buffer.from(buffer.subarray(written, length)));
+    return raw.write(
+      written === 0 && length === buffer.length ? buffer : buffer.subarray(written, length),
+    );
+  }
+
+  shutdown(): void {
+    this.raw.end();
+  }
+
+  pause(): void {
+    this.raw.pause();
+  }
+
+  resume(): void {
+    this.raw.resume();
+  }
+
+  destroy(): void {
+    this.raw.destroy();
+  }
+
+  setKeepAlive(delayMs: number): void {
+    this.raw.setKeepAlive(true, delayMs);
+  }
+
+  relayReads(): void {
+    const raw = this.raw;
+    raw.removeListener("data", onData);
+    // Bytes the paused stream already read go first: the stream buffer must be empty before
+    // reads switch to the shared buffer.
+    for (let chunk: Buffer | null = raw.read(); chunk !== null; chunk = raw.read()) {
+      this.owner.onData(this, chunk, chunk.length);
+    }
+    if (!readIntoRelayBuffer(raw, onRelayRead)) raw.on("data", onData);
+  }
+}
+
+function socketOf(raw: RawSocket): NodeSocket {
+  return raw[kSocket] as NodeSocket;
+}
+
+function onData(this: RawSocket, chunk: Buffer): void {
+  const s = socketOf(this);
+  s.owner.onData(s, chunk, chunk.length);
+}
+
+function onRelayRead(this: RawSocket, nread: number, buffer: Buffer): boolean {
+  const s = socketOf(this);
+  s.owner.onData(s, buffer, nread);
+  return true;
+}
+
+function onEnd(this: RawSocket): void {
+  const s = socketOf(this);
+  s.owner.onEnd(s);
+}
+
+function onDrain(this: RawSocket): void {
+  const s = socketOf(this);
+  s.owner.onDrain(s);
+}
+
+function onError(this: RawSocket, error: Error): void {
+  const s = socketOf(this);
+  const code = (error as NodeJS.ErrnoException).code;
+  s.owner.onError(s, typeof code === "string" ? code : null);
+}
+
+function onClose(this: RawSocket): void {
+  const s = socketOf(this);
+  s.owner.onClose(s);
+}
+
+function onConnect(this: RawSocket): void {
+  const s = socketOf(this);
+  s.fd = descriptorOf(this);
+  s.owner.onOpen(s);
+}
+
+function listen(
+  options: ListenOptions,
+  accept: (socket: EngineSocket) => SocketOwner,
+): Promise<EngineServer> {
+  // allowHalfOpen: a client's FIN is forwarded upstream instead of closing both directions.
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true });
+  server.on("connection", (raw: RawSocket) => {
+    const s = new NodeSocket(raw, null as unknown as SocketOwner);
+    s.fd = descriptorOf(raw);
+    s.owner = accept(s);
+    raw.on("data", onData);
+    raw.on("end", onEnd);
+    raw.on("drain", onDrain);
+    raw.on("error", onError);
+    raw.on("close", onClose);
+    s.owner.onOpen(s);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    // Under `serve --workers N`, node:cluster turns this into one socket shared by every worker.
+    server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
+      server.off("error", reject);
+      const a = server.address() as net.AddressInfo;
+      resolve({
+        host: a.address,
+        port: a.port,
+        // server.close()'s callback waits for every connection to end: draining waits for
+        // those separately.
+        stopAccepting: () => {
+          if (server.listening) server.close();
+        },
+      });
+    });
+  });
+}
+
+function connect(host: string, port: number, owner: SocketOwner): EngineSocket {
+  const raw: RawSocket = net.connect({
+    host,
+    port,
+    allowHalfOpen: true,
+    noDelay: true,
+    // Reads land in the shared buffer from the start: a dialled socket's bytes are only relayed.
+    onread: { buffer: relayBuffer, callback: onRelayRead },
+  });
+  const s = new NodeSocket(raw, owner);
+  raw.on("end", onEnd);
+  raw.on("drain", onDrain);
+  raw.on("error", onError);
+  raw.on("close", onClose);
+  raw.once("connect", onConnect);
+  return s;
+}
+
+export const nodeEngine: Engine = { name: "node", listen, connect };

@@ -1,0 +1,157 @@
+/**
+ * The socket layer's contract (src/dataplane/engine.ts), checked on the engine of the runtime
+ * the tests run on: node:net under `node --test`, Bun's own sockets under `bun test` (npm test
+ * runs both). The relay, half-close and backpressure of the data plane rest on these.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
+import { describe, test } from "node:test";
+import { runtimeEngine as engine } from "../../src/dataplane/engines/index.js";
+import { delay, freePort, withTimeout } from "../helpers/programs.js";
+import { enginePair, recorder } from "./pair.js";
+
+function sha(chunks: Buffer[]): string {
+  const h = createHash("sha256");
+  for (const c of chunks) h.update(c);
+  return h.digest("hex");
+}
+
+describe(`engine ${engine.name}: the socket contract`, () => {
+  test("write(): what the kernel does not take is queued, in order, then drained", async (t) => {
+    const { socket, owner, peer } = await enginePair(t, engine);
+    peer.pause(); // the kernel buffers fill up
+    const chunks = Array.from({ length: 256 }, () => randomBytes(64 * 1024)); // 16 MiB
+    let queued = 0;
+    for (const chunk of chunks) if (!socket.write(chunk, chunk.length)) queued++;
+    assert.ok(queued > 0, "the peer backed up: write() reported it");
+    const received: Buffer[] = [];
+    let count = 0;
+    const all = new Promise<void>((resolve) => {
+      peer.on("data", (d: Buffer) => {
+        received.push(d);
+        count += d.length;
+        if (count === 16 << 20) resolve();
+      });
+    });
+    peer.resume();
+    await withTimeout(all, 15_000, `every byte (got ${count})`);
+    assert.equal(sha(received), sha(chunks));
+    await owner.saw("drain");
+  });
+
+  test("shutdown() is a half-close: the peer gets a FIN and its answer still arrives", async (t) => {
+    const { socket, owner, peer } = await enginePair(t, engine);
+    const peerEnded = new Promise<void>((r) => peer.once("end", () => r()));
+    peer.resume();
+    socket.write(Buffer.from("request"), 7);
+    socket.shutdown();
+    await withTimeout(peerEnded, 5000, "the peer to see the FIN");
+    peer.end("answer after the FIN");
+    await owner.saw("close");
+    assert.equal(Buffer.concat(owner.received).toString(), "answer after the FIN");
+    // The peer's FIN came after ours: still reported as an end, before the close, no error.
+    assert.deepEqual(owner.events, ["open", "data", "end", "close"]);
+  });
+
+  test("the peer's FIN first: end is reported, writes still go through, then our FIN", async (t) => {
+    const { socket, owner, peer } = await enginePair(t, engine);
+    let got = "";
+    peer.on("data", (d: Buffer) => {
+      got += d.toString();
+    });
+    const peerEnded = new Promise<void>((r) => peer.once("end", () => r()));
+    peer.end("bye");
+    await owner.saw("end");
+    socket.write(Buffer.from("still here"), 10);
+    socket.shutdown();
+    await withTimeout(peerEnded, 5000, "the peer to see our FIN");
+    assert.equal(got, "still here");
+    await owner.saw("close");
+    assert.ok(!owner.events.some((e) => e.startsWith("error")), owner.events.join(" "));
+  });
+
+  test("shutdown() while bytes are queued: the FIN follows the last byte", async (t) => {
+    const { socket, peer } = await enginePair(t, engine);
+    peer.pause();
+    const chunks = Array.from({ length: 128 }, () => randomBytes(64 * 1024));
+    for (const chunk of chunks) socket.write(chunk, chunk.length);
+    socket.shutdown();
+    const received: Buffer[] = [];
+    const ended = new Promise<void>((r) => peer.once("end", () => r()));
+    peer.on("data", (d: Buffer) => received.push(d));
+    peer.resume();
+    await withTimeout(ended, 15_000, "the FIN");
+    assert.equal(sha(received), sha(chunks));
+  });
+
+  test("pause() stops reading until resume(): the peer backs up", async (t) => {
+    const { socket, owner, peer } = await enginePair(t, engine);
+    socket.pause();
+    const block = Buffer.alloc(1 << 20, 7);
+    let offered = 0;
+    const pump = () => {
+      while (offered < 96 << 20 && peer.write(block)) offered += block.length;
+      if (offered < 96 << 20) peer.once("drain", pump);
+      else peer.end();
+    };
+    pump();
+    await delay(300);
+    assert.equal(owner.receivedBytes, 0, "nothing read while paused");
+    assert.ok(offered < 96 << 20, `the peer backed up (${offered} bytes offered)`);
+    socket.resume();
+    await owner.saw("end", 20_000);
+    assert.ok(owner.receivedBytes >= 96 << 20);
+  });
+
+  test("destroy(): closed at once; the peer sees the connection end", async (t) => {
+    const { socket, owner, peer } = await enginePair(t, engine);
+    const peerEnded = new Promise<void>((r) => peer.once("end", () => r()));
+    peer.resume();
+    socket.destroy();
+    socket.destroy(); // idempotent
+    await owner.saw("close");
+    await withTimeout(peerEnded, 5000, "the peer to see the connection end");
+    assert.equal(owner.events.filter((e) => e === "close").length, 1);
+  });
+
+  test("a reset by the peer: the errno, then the close", async (t) => {
+    const { owner, peer } = await enginePair(t, engine);
+    peer.resetAndDestroy();
+    await owner.saw("close");
+    assert.ok(owner.events.includes("error:ECONNRESET"), owner.events.join(" "));
+    assert.equal(owner.events.at(-1), "close");
+  });
+
+  test("connect(): open, relay both ways; a refused port reports ECONNREFUSED, then the close", async (t) => {
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.on("data", (d: Buffer) => s.write(d));
+      s.on("end", () => s.end());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    t.after(() => server.close());
+    const owner = recorder();
+    const socket = engine.connect("127.0.0.1", (server.address() as net.AddressInfo).port, owner);
+    await owner.saw("open");
+    socket.write(Buffer.from("echo me"), 7);
+    socket.shutdown();
+    await owner.saw("close");
+    assert.equal(Buffer.concat(owner.received).toString(), "echo me");
+    assert.deepEqual(owner.events, ["open", "data", "end", "close"]);
+
+    const closedPort = await freePort("127.0.0.1");
+    const refused = recorder();
+    engine.connect("127.0.0.1", closedPort, refused);
+    await refused.saw("close");
+    assert.deepEqual(refused.events, ["error:ECONNREFUSED", "close"]);
+  });
+
+  test("listen(): a port in use is refused with the errno", async (t) => {
+    const first = await engine.listen({ host: "127.0.0.1", port: 0 }, () => recorder());
+    t.after(() => first.stopAccepting());
+    await assert.rejects(
+      engine.listen({ host: "127.0.0.1", port: first.port }, () => recorder()),
+      /EADDRINUSE/,
+    );
+  });
+});

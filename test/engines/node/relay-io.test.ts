@@ -1,0 +1,97 @@
+/**
+ * The Node.js engine's relay reads and writes (src/dataplane/engines/node): both Node.js
+ * details they rely on are in use on the Node.js linkgate ships with (a change in Node.js must
+ * fail here, not silently fall back), and the invariant behind the shared read buffer holds:
+ * once write() returns, nothing refers to the bytes of the shared buffer it was given.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
+import { describe, test } from "node:test";
+import { nodeEngine } from "../../../src/dataplane/engines/node/index.js";
+import {
+  acceptedSocketsReadIntoRelayBuffer,
+  descriptorOf,
+  RELAY_READ_SIZE,
+  readIntoRelayBuffer,
+  relayBuffer,
+} from "../../../src/dataplane/engines/node/relay-io.js";
+import { withTimeout } from "../../helpers/programs.js";
+import { enginePair } from "../pair.js";
+
+describe("Node.js engine: relay reads and writes", () => {
+  test("accepted sockets can read into the shared buffer, and sockets expose a descriptor", async (t) => {
+    assert.equal(
+      acceptedSocketsReadIntoRelayBuffer,
+      true,
+      `Node.js ${process.version} no longer has the onread fields relay-io.ts sets`,
+    );
+    const server = net.createServer({ allowHalfOpen: true });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const acceptedP = new Promise<net.Socket>((r) => server.once("connection", r));
+    const dialled = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    const accepted = await acceptedP;
+    t.after(() => {
+      accepted.destroy();
+      dialled.destroy();
+      server.close();
+    });
+    await new Promise((r) => (dialled.connecting ? dialled.once("connect", r) : r(null)));
+    assert.ok(descriptorOf(accepted) >= 0);
+    assert.ok(descriptorOf(dialled) >= 0);
+
+    accepted.pause();
+    const reads: { n: number; same: boolean; text: string }[] = [];
+    const got = new Promise<void>((resolve) => {
+      assert.equal(
+        readIntoRelayBuffer(accepted, function (this: net.Socket, n: number, buf: Buffer) {
+          reads.push({ n, same: buf === relayBuffer, text: buf.toString("latin1", 0, n) });
+          if (reads.map((r) => r.text).join("") === "hello relay") resolve();
+          return true;
+        }),
+        true,
+      );
+    });
+    accepted.resume();
+    dialled.end("hello relay");
+    await withTimeout(got, 5000, "the read");
+    assert.ok(
+      reads.every((r) => r.same),
+      "every read lands in the shared buffer",
+    );
+    await withTimeout(
+      new Promise((r) => (accepted.readableEnded ? r(null) : accepted.once("end", r))),
+      5000,
+      "the end",
+    );
+  });
+
+  test("write() of the shared buffer: once it returns, overwriting the buffer changes nothing the peer receives", async (t) => {
+    const { socket, peer } = await enginePair(t, nodeEngine);
+    peer.pause(); // fill the kernel buffers, so write() must copy and queue
+    const sent = createHash("sha256");
+    let total = 0;
+    let backedUp = 0;
+    for (let i = 0; i < 400; i++) {
+      const chunk = randomBytes(RELAY_READ_SIZE);
+      chunk.copy(relayBuffer);
+      sent.update(chunk);
+      total += chunk.length;
+      if (!socket.write(relayBuffer, chunk.length)) backedUp++;
+      relayBuffer.fill(0xee); // what the next read of any socket would do
+    }
+    assert.ok(backedUp > 0, "the receiver backed up (the copying path was exercised)");
+    const received = createHash("sha256");
+    let count = 0;
+    const done = new Promise<void>((resolve) => {
+      peer.on("data", (d: Buffer) => {
+        received.update(d);
+        count += d.length;
+        if (count === total) resolve();
+      });
+    });
+    peer.resume();
+    await withTimeout(done, 10_000, "every byte");
+    assert.equal(received.digest("hex"), sent.digest("hex"));
+  });
+});
