@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { checkCommand } from "./check.js";
 import { azCommand } from "./doctor-az.js";
 import { dnsCommand } from "./doctor-dns.js";
+import { ENGINES, type EngineName, runtimeEngineName } from "./engine.js";
 import { explainCommand } from "./explain.js";
 import { CommandFailure, EXIT_OK, EXIT_USAGE, type Io, processIo } from "./output.js";
 import { decodeCommand, encodeCommand } from "./pp2.js";
@@ -55,9 +56,19 @@ export function buildProgram(io: Io): Command {
       workerCount,
       1,
     )
-    .action(async (flags: { config: string; watch: boolean; workers: number }) => {
-      await serveCommand(flags, io, packageVersion());
-    });
+    .addOption(
+      new Option(
+        "--engine <engine>",
+        "the data plane's sockets: node (node:net) or bun (Bun's own; re-runs the command under Bun)",
+      )
+        .choices(ENGINES)
+        .default(runtimeEngineName()),
+    )
+    .action(
+      async (flags: { config: string; watch: boolean; workers: number; engine: EngineName }) => {
+        await serveCommand(flags, io, packageVersion());
+      },
+    );
 
   program
     .command("explain")

@@ -9,16 +9,24 @@ import { formatConfigErrors } from "../config/index.js";
 import { ClusterPrimary } from "../runtime/cluster.js";
 import { ConfigLoadError, LinkgateRuntime } from "../runtime/linkgate.js";
 import { installProcessErrorPolicy } from "../runtime/process-errors.js";
-import { CommandFailure, EXIT_INVALID, type Io } from "./output.js";
+import { type EngineName, switchEngine } from "./engine.js";
+import { CommandFailure, EXIT_INVALID, EXIT_USAGE, type Io } from "./output.js";
 
 export interface ServeFlags {
   config: string;
   watch: boolean;
   /** Worker processes; 1 (the default) serves from this process alone, as it always did. */
   workers?: number;
+  /** The data plane's engine; default the runtime's own (src/cli/engine.ts). */
+  engine?: EngineName;
 }
 
 export async function serveCommand(flags: ServeFlags, io: Io, version: string): Promise<void> {
+  if (flags.engine !== undefined) {
+    // Returns only on the runtime of that engine already, or when it cannot switch.
+    const cannot = switchEngine(flags.engine);
+    if (cannot !== null) throw new CommandFailure(EXIT_USAGE, cannot);
+  }
   let runtime: LinkgateRuntime | ClusterPrimary | null = null;
   // Installed before the start, whose "listening" lines tell a supervisor it may signal: a
   // SIGHUP's default action would end the process. One that arrives while starting reloads

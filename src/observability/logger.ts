@@ -149,7 +149,12 @@ export function logStarted(
   logger: Logger,
   details: { version: string; configFile?: string | null; [key: string]: unknown },
 ): void {
-  logger.info({ node: process.version, ...details }, "started");
+  // On Bun, `node` is the Node.js version Bun is compatible with, and `bun` its own.
+  const runtime =
+    process.versions.bun === undefined
+      ? { node: process.version }
+      : { node: process.version, bun: process.versions.bun };
+  logger.info({ ...runtime, ...details }, "started");
 }
 
 /** msg "listening": a listener (or "admin", the admin HTTP endpoint) is bound. */

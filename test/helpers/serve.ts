@@ -25,7 +25,9 @@ export interface Serve {
 }
 
 export function spawnServe(t: TestContext, args: readonly string[]): Serve {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], {
+  // Under `bun test`, Bun itself (it runs TypeScript without tsx): the Bun engine.
+  const runtimeArgs = process.versions.bun === undefined ? ["--import", "tsx", MAIN] : [MAIN];
+  const child = spawn(process.execPath, [...runtimeArgs, "serve", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     // Its own process group, so that the cleanup reaches the workers too.
