@@ -53,6 +53,7 @@ import {
   type BulkResult,
   type Env,
   FLOORS,
+  floorOf,
   freePort,
   Holder,
   type MeasuredLoad,
@@ -191,12 +192,19 @@ const proxied = systems.filter((s) => s.kind !== "direct");
 const haproxy1 = systems.find((s) => s.kind === "haproxy" && s.threads === 1);
 // The targets are about linkgate as deployed: a log line per connection, metrics served.
 const linkgate1 = systems.find(
-  (s) => s.kind === "linkgate" && s.workers === 1 && s.logLevel === "info",
+  (s) => s.kind === "linkgate" && s.engine === "node" && s.workers === 1 && s.logLevel === "info",
 );
 const linkgate2 = systems.find(
-  (s) => s.kind === "linkgate" && s.workers === 2 && s.logLevel === "info",
+  (s) => s.kind === "linkgate" && s.engine === "node" && s.workers === 2 && s.logLevel === "info",
+);
+const linkgateBun = systems.find(
+  (s) => s.kind === "linkgate" && s.engine === "bun" && s.workers === 1 && s.logLevel === "info",
 );
 const floorNode = systems.find((s) => s.kind === "floor" && s.runtime === "node");
+const floorBunNative = systems.find((s) => s.kind === "floor" && s.runtime === "bun-native");
+/** A system's floor row in `rows`: its own runtime's native minimal proxy (systems.ts). */
+const floorRow = <R extends { spec: SystemSpec }>(rows: R[], spec: SystemSpec) =>
+  byName(rows, floorOf(spec) === "node" ? floorNode : floorBunNative);
 const direct = systems.find((s) => s.kind === "direct");
 
 const payloads = buildPayloads();
@@ -679,7 +687,13 @@ async function policyScale(): Promise<PolicyResult> {
       });
     }
     const systemsHere: RunningSystem[] = gateways.map((g, i) => ({
-      spec: { name: `policy-${rows[i].name}`, kind: "linkgate", workers: 1, logLevel: "warn" },
+      spec: {
+        name: `policy-${rows[i].name}`,
+        kind: "linkgate",
+        engine: "node",
+        workers: 1,
+        logLevel: "warn",
+      },
       label: `linkgate, ${rows[i].name} policy`,
       host: targets[i].host,
       port: targets[i].port,
@@ -881,7 +895,7 @@ if (results.rate !== undefined) {
   });
   sections.push(`### 1. Connection rate
 
-${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by the Node.js floor's, the least Node.js itself costs for this work.
+${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work.
 
 ${markdownTable(
   [
@@ -904,7 +918,7 @@ ${markdownTable(
     fmt(ms(r.p90), 2),
     fmt(ms(r.p99), 2),
     fmt(r.cpuUsPerConn),
-    ratio(r.cpuUsPerConn, floor?.cpuUsPerConn),
+    ratio(r.cpuUsPerConn, floorRow(rows, r.spec)?.cpuUsPerConn),
     fmt(r.errors),
     r.rates.map((x) => fmt(x)).join(", "),
   ]),
@@ -931,6 +945,28 @@ Generator check: ${generatorBound}.`);
     l1Cpu == null || floorCpu == null ? null : l1Cpu <= 1.15 * floorCpu,
     `${fmt(l1Cpu)} vs ${fmt(floorCpu)} µs/conn`,
   );
+  const lb = byName(rows, linkgateBun);
+  if (lb !== undefined) {
+    const bunFloorCpu = byName(rows, floorBunNative)?.cpuUsPerConn;
+    target(
+      "connection rate, linkgate on Bun 1 process >= 0.75x HAProxy nbthread 1",
+      ratio(lb.rate, h1?.rate),
+      h1 === undefined ? null : lb.rate >= 0.75 * h1.rate,
+      `${fmt(lb.rate)} vs ${fmt(h1?.rate)} conn/s`,
+    );
+    target(
+      "overhead: linkgate on Bun CPU µs/conn <= 1.15x the Bun native floor's (logs and metrics on)",
+      ratio(lb.cpuUsPerConn, bunFloorCpu),
+      lb.cpuUsPerConn == null || bunFloorCpu == null ? null : lb.cpuUsPerConn <= 1.15 * bunFloorCpu,
+      `${fmt(lb.cpuUsPerConn)} vs ${fmt(bunFloorCpu)} µs/conn`,
+    );
+    target(
+      `p99 latency at ${opts.concurrency} connections, linkgate on Bun <= 1.5x HAProxy nbthread 1's`,
+      ratio(lb.p99, h1?.p99),
+      h1 === undefined ? null : lb.p99 <= 1.5 * h1.p99,
+      `${fmt(ms(lb.p99), 2)} vs ${h1 === undefined ? "—" : fmt(ms(h1.p99), 2)} ms`,
+    );
+  }
   const l2 = byName(rows, linkgate2);
   if (l2 !== undefined) {
     const { system, generator, backend, machine } = l2.cores;
@@ -1002,6 +1038,19 @@ ${markdownTable(
       );
     }
   }
+  const lb = byName(rows, linkgateBun);
+  if (lb !== undefined && h1 !== undefined) {
+    for (const dir of ["up", "down"] as const) {
+      const a = dir === "up" ? lb.upGbps : lb.downGbps;
+      const b = dir === "up" ? h1.upGbps : h1.downGbps;
+      target(
+        `bulk ${dir === "up" ? "upload" : "download"}, linkgate on Bun >= 1.0x HAProxy nbthread 1`,
+        ratio(a, b),
+        a !== null && b !== null ? a >= b : null,
+        `${fmt(a, 2)} vs ${fmt(b, 2)} Gbit/s`,
+      );
+    }
+  }
 }
 
 if (results.idle !== undefined) {
@@ -1030,12 +1079,16 @@ ${markdownTable(
     r.failures.join("; ") || "0",
   ]),
 )}`);
-  const l1 = byName(rows, linkgate1);
   const h1 = byName(rows, haproxy1);
-  if (l1 !== undefined && l1.perConnKiB.length > 0) {
-    const v = median(l1.perConnKiB);
+  for (const [spec, name] of [
+    [linkgate1, "linkgate"],
+    [linkgateBun, "linkgate on Bun"],
+  ] as const) {
+    const l = byName(rows, spec);
+    if (l === undefined || l.perConnKiB.length === 0) continue;
+    const v = median(l.perConnKiB);
     target(
-      "idle memory per proxied connection, linkgate <= 16 KiB",
+      `idle memory per proxied connection, ${name} <= 16 KiB`,
       `${fmt(v, 2)} KiB`,
       v <= 16,
       h1 !== undefined && h1.perConnKiB.length > 0

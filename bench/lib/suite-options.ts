@@ -7,10 +7,11 @@ export const WORKLOADS = ["rate", "bulk", "idle", "policy", "denied"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /**
- * Runtimes whose minimal proxy (bench/floor/<runtime>.ts) the suite can run as `floor-<runtime>`:
- * the least that runtime costs for the work linkgate does on an allowed connection.
+ * Runtimes whose minimal proxy (bench/floor/) the suite can run as `floor-<runtime>`: the least
+ * that runtime costs for the work linkgate does on an allowed connection. `bun` is the Node.js
+ * floor run by Bun (its node:net), `bun-native` the same work on Bun's own sockets.
  */
-export const FLOOR_RUNTIMES = ["node"] as const;
+export const FLOOR_RUNTIMES = ["node", "bun", "bun-native"] as const;
 export type FloorRuntime = (typeof FLOOR_RUNTIMES)[number];
 
 /** A system under test, parsed from its name. */
@@ -21,6 +22,8 @@ export type SystemSpec =
   | {
       name: string;
       kind: "linkgate";
+      /** The data plane's engine (`serve --engine`): the -bun systems run linkgate on Bun. */
+      engine: "node" | "bun";
       workers: number;
       /** info: one line per connection, as in production; warn: lifecycle and errors only. */
       logLevel: "info" | "warn";
@@ -61,14 +64,26 @@ export interface SuiteOptions {
   help: boolean;
 }
 
+export const DEFAULT_SYSTEMS = [
+  "direct",
+  "haproxy-t1",
+  "haproxy-t2",
+  "floor-node",
+  "floor-bun-native",
+  "linkgate",
+  "linkgate-w2",
+  "linkgate-bun",
+];
+
 export const USAGE = `npm run bench [-- options]      full run, rewrites the "suite" section of docs/BENCHMARKS.md
 npm run bench:quick [-- options] smoke run (small sizes, short rounds), does not write the doc
 
   --workloads LIST       ${WORKLOADS.join(",")} (default: all)
-  --systems LIST         direct,haproxy-t1,haproxy-t2,floor-node,linkgate,linkgate-w2 (default:
-                         these; linkgate-wN only when \`linkgate serve --workers\` exists).
+  --systems LIST         ${DEFAULT_SYSTEMS.join(",")}
+                         (default: these; linkgate-wN only when \`linkgate serve --workers\` exists).
                          haproxy-tN = nbthread N; floor-RUNTIME = that runtime's minimal proxy
-                         (${FLOOR_RUNTIMES.join(", ")}); linkgate-wN = serve --workers N. linkgate logs a line per
+                         (${FLOOR_RUNTIMES.join(", ")}); linkgate-wN = serve --workers N; linkgate-bun
+                         = serve --engine bun (also -bun-wN). linkgate logs a line per
                          connection (log.level info) and serves /metrics; linkgate-quiet and
                          linkgate-wN-quiet run at log.level warn
   --rounds N             interleaved rounds (rate, denied, policy) (default 5; quick 2)
@@ -119,24 +134,16 @@ export function parseSystem(name: string): SystemSpec {
   m = /^floor-([a-z0-9-]+)$/.exec(name);
   const runtime = FLOOR_RUNTIMES.find((r) => r === m?.[1]);
   if (runtime !== undefined) return { name, kind: "floor", runtime };
-  m = /^linkgate(?:-w([1-9][0-9]?))?(-quiet)?$/.exec(name);
+  m = /^linkgate(-bun)?(?:-w([1-9][0-9]?))?(-quiet)?$/.exec(name);
   if (m !== null) {
-    const logLevel = m[2] === undefined ? "info" : "warn";
-    return { name, kind: "linkgate", workers: Number(m[1] ?? 1), logLevel };
+    const engine = m[1] === undefined ? "node" : "bun";
+    const logLevel = m[3] === undefined ? "info" : "warn";
+    return { name, kind: "linkgate", engine, workers: Number(m[2] ?? 1), logLevel };
   }
   throw new Error(
-    `unknown system ${JSON.stringify(name)}: direct, haproxy-tN (nbthread N), ${FLOOR_RUNTIMES.map((r) => `floor-${r}`).join(", ")}, linkgate, linkgate-wN (--workers N), linkgate[-wN]-quiet`,
+    `unknown system ${JSON.stringify(name)}: direct, haproxy-tN (nbthread N), ${FLOOR_RUNTIMES.map((r) => `floor-${r}`).join(", ")}, linkgate, linkgate-wN (--workers N), linkgate[-wN]-quiet, linkgate-bun[-wN][-quiet] (on Bun)`,
   );
 }
-
-export const DEFAULT_SYSTEMS = [
-  "direct",
-  "haproxy-t1",
-  "haproxy-t2",
-  "floor-node",
-  "linkgate",
-  "linkgate-w2",
-];
 
 function integer(flag: string, text: string | undefined, min: number): number {
   if (text === undefined || !/^\d+$/.test(text) || Number(text) < min) {

@@ -4,9 +4,10 @@
  * Everything listens on its own 127.0.0.x address; ports are free ports of that address.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { generatePolicy } from "./policy.js";
 import {
   cpuSeconds,
@@ -170,6 +171,14 @@ interface FloorProxy {
   command(env: Env, args: string[]): { program: string; args: string[] };
 }
 
+/** Bun: the `bun` devDependency's binary (null when it is not installed). */
+export const BUN: string | null = (() => {
+  const bin = fileURLToPath(new URL("../../node_modules/bun/bin/bun.exe", import.meta.url));
+  return existsSync(bin) ? bin : null;
+})();
+
+const noBun = () => (BUN === null ? "Bun is not installed (the `bun` devDependency)" : null);
+
 export const FLOORS: Record<FloorRuntime, FloorProxy> = {
   node: {
     label: "floor: Node.js",
@@ -184,7 +193,32 @@ export const FLOORS: Record<FloorRuntime, FloorProxy> = {
       args: [join(env.root, "bench/floor/node.ts"), ...args],
     }),
   },
+  bun: {
+    label: "floor: Bun (node:net)",
+    host: "127.0.0.22",
+    unavailable: noBun,
+    command: (env, args) => ({
+      program: BUN as string,
+      args: [join(env.root, "bench/floor/bun.ts"), ...args],
+    }),
+  },
+  "bun-native": {
+    label: "floor: Bun native",
+    host: "127.0.0.23",
+    unavailable: noBun,
+    command: (env, args) => ({
+      program: BUN as string,
+      args: [join(env.root, "bench/floor/bun-native.ts"), ...args],
+    }),
+  },
 };
+
+/** The floor a system's CPU is compared with: its runtime's native minimal proxy. */
+export function floorOf(spec: SystemSpec): FloorRuntime {
+  if (spec.kind === "linkgate") return spec.engine === "bun" ? "bun-native" : "node";
+  if (spec.kind === "floor" && spec.runtime !== "node") return "bun-native";
+  return "node";
+}
 
 export function systemLabel(spec: SystemSpec): string {
   switch (spec.kind) {
@@ -195,8 +229,9 @@ export function systemLabel(spec: SystemSpec): string {
     case "floor":
       return FLOORS[spec.runtime].label;
     default: {
+      const name = spec.engine === "bun" ? "linkgate on Bun" : "linkgate";
       const label =
-        spec.workers === 1 ? "linkgate (1 process)" : `linkgate --workers ${spec.workers}`;
+        spec.workers === 1 ? `${name} (1 process)` : `${name} --workers ${spec.workers}`;
       return spec.logLevel === "info" ? label : `${label}, log warn`;
     }
   }
@@ -211,7 +246,7 @@ function systemAddress(spec: SystemSpec): string {
     case "floor":
       return FLOORS[spec.runtime].host;
     default:
-      return `127.0.0.${(spec.logLevel === "info" ? 40 : 50) + spec.workers}`;
+      return `127.0.0.${(spec.logLevel === "info" ? 40 : 50) + (spec.engine === "bun" ? 20 : 0) + spec.workers}`;
   }
 }
 
@@ -356,16 +391,29 @@ export async function startSystem(
       adminBind: `${host}:${adminPort}`,
       logLevel: spec.logLevel,
     });
-    const profile =
-      env.cpuProfDir !== null && spec.workers === 1
-        ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
-        : [];
     const workers = spec.workers > 1 ? ["--workers", String(spec.workers)] : [];
-    proc = new Proc(
-      process.execPath,
-      [...profile, ...env.linkgateArgs, "serve", "-c", file, "--no-watch", ...workers],
-      { name: label, cwd: env.root, execWrapper: env.helper, countOnly: isConnectionLine },
-    );
+    const serve = ["serve", "-c", file, "--no-watch", ...workers];
+    if (spec.engine === "bun") {
+      if (BUN === null) throw new Error(`${label}: ${noBun()}`);
+      // Bun runs the CLI script itself (TypeScript too): tsx's --import stays behind.
+      proc = new Proc(BUN, [env.linkgateArgs.at(-1) as string, ...serve], {
+        name: label,
+        cwd: env.root,
+        execWrapper: env.helper,
+        countOnly: isConnectionLine,
+      });
+    } else {
+      const profile =
+        env.cpuProfDir !== null && spec.workers === 1
+          ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
+          : [];
+      proc = new Proc(process.execPath, [...profile, ...env.linkgateArgs, ...serve], {
+        name: label,
+        cwd: env.root,
+        execWrapper: env.helper,
+        countOnly: isConnectionLine,
+      });
+    }
   }
   try {
     await waitListening(proc, host, port, 30_000);

@@ -22,7 +22,16 @@ describe("bench suite options", () => {
     assert.deepEqual(o.workloads, [...WORKLOADS]);
     assert.deepEqual(
       o.systems.map((s) => s.name),
-      ["direct", "haproxy-t1", "haproxy-t2", "floor-node", "linkgate", "linkgate-w2"],
+      [
+        "direct",
+        "haproxy-t1",
+        "haproxy-t2",
+        "floor-node",
+        "floor-bun-native",
+        "linkgate",
+        "linkgate-w2",
+        "linkgate-bun",
+      ],
     );
     assert.equal(o.rounds, 5);
     assert.equal(o.seconds, 5);
@@ -61,13 +70,22 @@ describe("bench suite options", () => {
     assert.deepEqual(parseSystem("linkgate-w4"), {
       name: "linkgate-w4",
       kind: "linkgate",
+      engine: "node",
       workers: 4,
       logLevel: "info",
     });
     assert.deepEqual(parseSystem("linkgate"), {
       name: "linkgate",
       kind: "linkgate",
+      engine: "node",
       workers: 1,
+      logLevel: "info",
+    });
+    assert.deepEqual(parseSystem("linkgate-bun-w2"), {
+      name: "linkgate-bun-w2",
+      kind: "linkgate",
+      engine: "bun",
+      workers: 2,
       logLevel: "info",
     });
     assert.throws(() => parseSystem("nginx"), /unknown system/);
@@ -78,12 +96,14 @@ describe("bench suite options", () => {
     assert.deepEqual(parseSystem("linkgate-quiet"), {
       name: "linkgate-quiet",
       kind: "linkgate",
+      engine: "node",
       workers: 1,
       logLevel: "warn",
     });
     assert.deepEqual(parseSystem("linkgate-w2-quiet"), {
       name: "linkgate-w2-quiet",
       kind: "linkgate",
+      engine: "node",
       workers: 2,
       logLevel: "warn",
     });

@@ -1,0 +1,234 @@
+/**
+ * The runtime's floor on Bun's own TCP API (`Bun.listen`, `Bun.connect`): the least a Bun proxy
+ * must do for an allowed linkgate connection, with nothing else (no policy, no deadlines, no
+ * logs, no metrics). `npm run bench` runs it as the `floor-bun-native` system, the yardstick of
+ * linkgate's Bun engine (`floor-bun` is bench/floor/node.ts run by Bun, on its node:net).
+ *
+ *   bun bench/floor/bun-native.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none]
+ *
+ * The same work as bench/floor/node.ts (same checks, same fresh header, same relay), plus what
+ * Bun's API leaves to the program: write() queues nothing, so what the kernel does not take is
+ * queued here; the half-close is shutdown() (end() closes outright); a socket whose write side
+ * is shut closes without an end event when the peer's FIN arrives. Prints
+ * {"event":"listening","port":P}; exits on SIGTERM.
+ */
+
+interface Socket {
+  data: Side;
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
+  shutdown(): void;
+  end(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** One socket's half of a proxied connection. */
+interface Side {
+  socket: Socket | null;
+  other: Side | null;
+  /** Client side only: bytes until the PROXY header and the first TLS record are in. */
+  buffered: Buffer | null;
+  /** What the kernel did not take yet (or everything, before a dialled socket opens). */
+  queue: Buffer[];
+  finPending: boolean;
+  ended: boolean;
+}
+
+const Bun = (
+  globalThis as unknown as {
+    Bun: {
+      listen(options: object): { port: number };
+      connect(options: object): Promise<unknown>;
+    };
+  }
+).Bun;
+
+const SIGNATURE = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
+const VERSION_2_PROXY = 0x21;
+const TCP4 = 0x11;
+const TCP6 = 0x21;
+const TLS_HANDSHAKE = 0x16;
+const MORE = 0;
+const DROP = -1;
+
+function hostPort(text: string | undefined): { host: string; port: number } {
+  const colon = text?.lastIndexOf(":") ?? -1;
+  const port = Number(text?.slice(colon + 1));
+  if (text === undefined || colon <= 0 || !Number.isInteger(port)) {
+    process.stderr.write(
+      "usage: bun bun-native.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST] [v2|none]\n",
+    );
+    process.exit(2);
+  }
+  return { host: text.slice(0, colon), port };
+}
+
+const [listenArg, upstreamArg, hostsArg = "", upstreamProxy = "v2"] = process.argv.slice(2);
+const listen = hostPort(listenArg);
+const upstream = hostPort(upstreamArg);
+const serverNames = hostsArg
+  .split(",")
+  .filter((h) => h !== "")
+  .map((h) => {
+    const name = Buffer.from(h, "latin1");
+    return Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 0xff]), name]);
+  });
+
+function addressBytes(family: number): number {
+  return family === TCP4 ? 12 : family === TCP6 ? 36 : -1;
+}
+
+/** As bench/floor/node.ts: MORE, DROP, or the PROXY header's length. */
+function inspect(b: Buffer): number {
+  const signatureBytes = Math.min(b.length, SIGNATURE.length);
+  if (b.compare(SIGNATURE, 0, signatureBytes, 0, signatureBytes) !== 0) return DROP;
+  if (b.length < 16) return MORE;
+  if (b[12] !== VERSION_2_PROXY) return DROP;
+  const addressLength = b.readUInt16BE(14);
+  if (addressLength < addressBytes(b[13]) || addressBytes(b[13]) < 0) return DROP;
+  const headerLength = 16 + addressLength;
+  if (b.length < headerLength + 5) return MORE;
+  if (b[headerLength] !== TLS_HANDSHAKE) return DROP;
+  const recordEnd = headerLength + 5 + b.readUInt16BE(headerLength + 3);
+  if (b.length < recordEnd) return MORE;
+  const record = b.subarray(headerLength + 5, recordEnd);
+  return serverNames.some((entry) => record.includes(entry)) ? headerLength : DROP;
+}
+
+function freshHeader(incoming: Buffer): Buffer {
+  const length = addressBytes(incoming[13]);
+  const header = Buffer.allocUnsafe(16 + length);
+  SIGNATURE.copy(header, 0);
+  header[12] = VERSION_2_PROXY;
+  header[13] = incoming[13];
+  header.writeUInt16BE(length, 14);
+  incoming.copy(header, 16, 16, 16 + length);
+  return header;
+}
+
+function side(socket: Socket | null): Side {
+  return { socket, other: null, buffered: null, queue: [], finPending: false, ended: false };
+}
+
+/** Sends `data` on `to`; false when some of it had to be queued (pause the reader). */
+function send(to: Side, data: Buffer): boolean {
+  if (to.socket === null || to.queue.length > 0) {
+    to.queue.push(data);
+    return false;
+  }
+  const n = to.socket.write(data);
+  if (n >= data.length || n < 0) return true;
+  to.queue.push(data.subarray(n));
+  return false;
+}
+
+/** Writes what is queued on `s`; then its pending FIN, and resumes the other side's reads. */
+function flush(s: Side): void {
+  const socket = s.socket as Socket;
+  while (s.queue.length > 0) {
+    const head = s.queue[0];
+    const n = socket.write(head);
+    if (n < 0) return;
+    if (n < head.length) {
+      s.queue[0] = head.subarray(n);
+      return;
+    }
+    s.queue.shift();
+  }
+  if (s.finPending) socket.shutdown();
+  s.other?.socket?.resume();
+}
+
+/** `from` sent its FIN: `to` half-closes once its queue is written. */
+function forwardFin(from: Side): void {
+  from.ended = true;
+  const to = from.other;
+  if (to === null) return;
+  if (to.socket === null || to.queue.length > 0) to.finPending = true;
+  else to.socket.shutdown();
+}
+
+const relayHandlers = {
+  data(socket: Socket, data: Buffer) {
+    const s = socket.data;
+    if (!send(s.other as Side, data)) socket.pause();
+  },
+  drain(socket: Socket) {
+    flush(socket.data);
+  },
+  end(socket: Socket) {
+    forwardFin(socket.data);
+  },
+  close(socket: Socket, error?: Error) {
+    const s = socket.data;
+    if (error !== undefined) s.other?.socket?.end();
+    else if (!s.ended) forwardFin(s); // the FIN after our own: Bun reports no end
+  },
+};
+
+const upstreamHandlers = {
+  ...relayHandlers,
+  open(socket: Socket) {
+    const s = socket.data;
+    s.socket = socket;
+    flush(s);
+  },
+  connectError(socket: Socket) {
+    socket.data.other?.socket?.end();
+  },
+};
+
+const clientHandlers = {
+  ...relayHandlers,
+  open(socket: Socket) {
+    socket.data = side(socket);
+  },
+  data(socket: Socket, data: Buffer) {
+    const s = socket.data;
+    if (s.other !== null) {
+      relayHandlers.data(socket, data);
+      return;
+    }
+    const buffered = s.buffered === null ? data : Buffer.concat([s.buffered, data]);
+    const headerLength = inspect(buffered);
+    if (headerLength === MORE) {
+      s.buffered = buffered;
+      return;
+    }
+    if (headerLength === DROP) {
+      socket.end();
+      return;
+    }
+    s.buffered = null;
+    const u = side(null);
+    u.other = s;
+    s.other = u;
+    const received = buffered.subarray(headerLength);
+    u.queue.push(
+      upstreamProxy === "none" ? received : Buffer.concat([freshHeader(buffered), received]),
+    );
+    socket.pause(); // until the upstream has taken the first bytes
+    Bun.connect({
+      hostname: upstream.host,
+      port: upstream.port,
+      allowHalfOpen: true,
+      data: u,
+      socket: upstreamHandlers,
+    }).catch(() => {});
+  },
+  end(socket: Socket) {
+    const s = socket.data;
+    if (s.other === null)
+      socket.end(); // FIN before the ClientHello was in
+    else forwardFin(s);
+  },
+};
+
+const listener = Bun.listen({
+  hostname: listen.host,
+  port: listen.port,
+  allowHalfOpen: true,
+  socket: clientHandlers,
+});
+process.stdout.write(`${JSON.stringify({ event: "listening", port: listener.port })}\n`);
+process.on("SIGTERM", () => process.exit(0));
