@@ -393,20 +393,21 @@ export async function startSystem(
     });
     const workers = spec.workers > 1 ? ["--workers", String(spec.workers)] : [];
     const serve = ["serve", "-c", file, "--no-watch", ...workers];
+    // Bun takes Node.js's profiling options.
+    const profile =
+      env.cpuProfDir !== null && spec.workers === 1
+        ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
+        : [];
     if (spec.engine === "bun") {
       if (BUN === null) throw new Error(`${label}: ${noBun()}`);
       // Bun runs the CLI script itself (TypeScript too): tsx's --import stays behind.
-      proc = new Proc(BUN, [env.linkgateArgs.at(-1) as string, ...serve], {
+      proc = new Proc(BUN, [...profile, env.linkgateArgs.at(-1) as string, ...serve], {
         name: label,
         cwd: env.root,
         execWrapper: env.helper,
         countOnly: isConnectionLine,
       });
     } else {
-      const profile =
-        env.cpuProfDir !== null && spec.workers === 1
-          ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
-          : [];
       proc = new Proc(process.execPath, [...profile, ...env.linkgateArgs, ...serve], {
         name: label,
         cwd: env.root,

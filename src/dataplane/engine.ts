@@ -11,7 +11,10 @@
 
 /** A connected TCP socket, accepted or dialled. */
 export interface EngineSocket {
-  /** The TCP peer ("" when the runtime cannot tell, e.g. a socket already reset). */
+  /**
+   * The TCP peer of an accepted socket, read once ("" when the runtime cannot tell, e.g. a
+   * socket already reset; "" for dialled sockets, whose peer nothing reads).
+   */
   readonly remoteAddress: string;
   readonly remotePort: number;
   /** The local address (a getsockname: read it only when needed). */

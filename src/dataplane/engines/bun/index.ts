@@ -29,6 +29,7 @@ type Raw = BunSocket<BunEngineSocket>;
 class BunEngineSocket implements EngineSocket {
   /** Null until a dialled socket connects. */
   raw: Raw | null;
+  /** The peer of an accepted socket ("" for a dialled one: nothing reads it). */
   owner: SocketOwner;
   remoteAddress = "";
   remotePort = 0;
@@ -43,13 +44,11 @@ class BunEngineSocket implements EngineSocket {
   constructor(raw: Raw | null, owner: SocketOwner) {
     this.raw = raw;
     this.owner = owner;
-    if (raw !== null) this.opened(raw);
-  }
-
-  opened(raw: Raw): void {
-    this.raw = raw;
-    this.remoteAddress = raw.remoteAddress ?? "";
-    this.remotePort = raw.remotePort ?? 0;
+    // Read once, for accepted sockets only: the connection's record needs the client's.
+    if (raw !== null) {
+      this.remoteAddress = raw.remoteAddress ?? "";
+      this.remotePort = raw.remotePort ?? 0;
+    }
   }
 
   localAddress(): { address: string; port: number } {
@@ -159,7 +158,7 @@ const dialHandlers: BunSocketHandlers<BunEngineSocket> = {
   ...socketHandlers,
   open(raw) {
     const s = raw.data;
-    s.opened(raw);
+    s.raw = raw;
     if (s.destroyed) raw.end();
     else s.owner.onOpen(s);
   },
