@@ -188,7 +188,8 @@ function connect(host: string, port: number, owner: SocketOwner): EngineSocket {
   raw.on("drain", onDrain);
   raw.on("error", onError);
   raw.on("close", onClose);
-  raw.once("connect", onConnect);
+  // on(), not once(): "connect" comes at most once, and once() makes a wrapper per connection.
+  raw.on("connect", onConnect);
   return s;
 }
 
