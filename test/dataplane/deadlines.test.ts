@@ -49,12 +49,16 @@ describe("DeadlineList", () => {
       globalThis.setInterval = realSet;
       globalThis.clearInterval = realClear;
     });
+    // Only the list's own timers count (the runtime may use these functions itself).
+    const ours = new Set<unknown>();
     globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
       started++;
-      return realSet(...args);
+      const timer = realSet(...args);
+      ours.add(timer);
+      return timer;
     }) as typeof setInterval;
     globalThis.clearInterval = ((id: Parameters<typeof clearInterval>[0]) => {
-      stopped++;
+      if (ours.has(id)) stopped++;
       realClear(id);
     }) as typeof clearInterval;
     const list = new DeadlineList<DeadlineItem>(() => {}, 5);
