@@ -506,7 +506,7 @@ export const PostgresStoreSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          "A file where the instance is to keep the last policy it loaded from the database, to start and enforce it while the database is down. Not used yet: an instance that cannot reach the database when it starts does not start.",
+          "A file where the instance keeps the store's tenants it enforces (written atomically, after changes, at most about once a second), relative to the configuration file's directory. When the database cannot be reached at start, the instance starts from this file, says so in its log and /healthz, and catches up once the database answers. Without it (or with no such file), an instance that cannot reach the database does not start.",
         examples: ["/var/lib/linkgate/policy-snapshot.json"],
       }),
     ),

@@ -22,6 +22,8 @@ export interface AdminAppOptions {
   /** What /metrics serves: a Metrics, or the sum over the workers of a cluster. */
   metrics: Pick<Metrics, "metricsText" | "contentType">;
   health: Health;
+  /** What /healthz reports besides `status` (the store's state), read on each request. */
+  liveness?: () => Record<string, unknown>;
   /** Fastify logs through a child `{component: "admin"}`; per-request lines only at debug. */
   logger?: Logger;
 }
@@ -83,7 +85,7 @@ function fastifyLogger(logger: Logger): FastifyBaseLogger {
 
 /** The admin app with its routes, not listening: add routes, then `listen` (or `inject`). */
 export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
-  const { metrics, health, logger } = options;
+  const { metrics, health, logger, liveness } = options;
   const app: FastifyInstance = Fastify({
     ...(logger ? { loggerInstance: fastifyLogger(logger) } : { logger: false }),
     logController: new QuietRequests(),
@@ -96,8 +98,9 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     return reply.type(metrics.contentType).header("cache-control", "no-store").send(text);
   });
 
-  // Live while the process runs and the event loop answers.
-  app.get("/healthz", async () => ({ status: "ok" }));
+  // Live while the process runs and the event loop answers; a store that is down is shown, but
+  // changes neither this nor readiness: the data plane goes on with the policy in force.
+  app.get("/healthz", async () => ({ status: "ok", ...liveness?.() }));
 
   app.get("/readyz", async (_request, reply) => {
     const { ready, reason } = health.status();

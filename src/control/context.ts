@@ -6,7 +6,7 @@ import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { matchHostPattern, parseHostPattern } from "../config/patterns.js";
 import type { LimitsConfig } from "../config/types.js";
 import { LinkgateError } from "../errors/index.js";
-import type { Store, StoredTenant, WriteMeta } from "../store/types.js";
+import type { PageRequest, Store, StoredTenant, WriteMeta } from "../store/types.js";
 import {
   AdminTokens,
   type AuthFailureLimits,
@@ -18,7 +18,7 @@ import {
 } from "./auth.js";
 import { ApiError } from "./errors.js";
 import { lockoutGuard } from "./lockout.js";
-import type { PolicyPort } from "./port.js";
+import type { EnforcedTenants, PolicyPort } from "./port.js";
 import { etagOf, type FoundTenant } from "./views.js";
 
 export interface ControlPlaneOptions {
@@ -41,13 +41,26 @@ const TOKEN_USE_FLUSH_MS = 1000;
 /** Concurrent changes of one tenant, without If-Match, are retried this many times. */
 const WRITE_ATTEMPTS = 3;
 
-/** Store failures that are not about the request become STORE_UNAVAILABLE (503). */
-function guardStore(store: Store): Store {
+/**
+ * The store as the routes use it. Failures that are not about the request become
+ * STORE_UNAVAILABLE (503). While the database is down (health() says so, and every call would
+ * fail), reads of tenants answer from the copy this process enforces, which the routes mark
+ * `Linkgate-Stale: true`; rule hit counts are unknown then (none are given); everything else
+ * fails with STORE_UNAVAILABLE. health() and onChange() are answered as they are (synchronous).
+ */
+function guardStore(store: Store, enforced: () => EnforcedTenants | null): Store {
   return new Proxy(store, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
-      if (typeof value !== "function" || key === "onChange") return value;
+      if (typeof value !== "function") return value;
+      if (key === "health" || key === "onChange") return value.bind(target);
       return async (...args: unknown[]) => {
+        const copy = target.health().state === "down" ? enforced() : null;
+        if (copy !== null) {
+          if (key === "getTenant") return copy.get(args[0] as string) ?? null;
+          if (key === "listTenants") return copy.page(args[0] as PageRequest);
+          if (key === "ruleStats") return new Map();
+        }
         try {
           return await value.apply(target, args);
         } catch (error) {
@@ -81,7 +94,10 @@ export class ControlContext {
   #log: FastifyBaseLogger | null = null;
 
   constructor(options: ControlPlaneOptions) {
-    this.store = options.store === null ? null : guardStore(options.store);
+    this.store =
+      options.store === null
+        ? null
+        : guardStore(options.store, () => options.port.enforcedTenants());
     this.port = options.port;
     this.limits = options.limits;
     this.now = options.now ?? Date.now;
@@ -111,6 +127,14 @@ export class ControlContext {
     } catch (error) {
       this.#log?.warn({ err: error }, "could not record the last use of tenant tokens");
     }
+  }
+
+  /**
+   * Whether reads now answer from the tenants this process enforces rather than the store
+   * (its database is down): such answers carry `Linkgate-Stale: true`.
+   */
+  readsStale(): boolean {
+    return this.store?.health().state === "down" && this.port.enforcedTenants() !== null;
   }
 
   // -- who is calling -------------------------------------------------------------------------

@@ -57,6 +57,11 @@ const HEADERS = {
       "true: every worker enforces the change. false: it is committed, but was not confirmed within the deadline (it will be enforced).",
     schema: { type: "string", enum: ["true", "false"] },
   },
+  "Linkgate-Stale": {
+    description:
+      "Present (true) when the store's database is unreachable: tenants and rules are answered as this instance enforces them, which may be out of date, and rule hit counts are not known (0).",
+    schema: { type: "string", enum: ["true"] },
+  },
 } as const;
 
 function parameters(spec: RouteSpec): Json[] {
@@ -90,6 +95,7 @@ function responses(spec: RouteSpec): Json {
       headers["Linkgate-Version"] = HEADERS["Linkgate-Version"];
       headers["Linkgate-Enforced"] = HEADERS["Linkgate-Enforced"];
     }
+    if (spec.method === "GET") headers["Linkgate-Stale"] = HEADERS["Linkgate-Stale"];
     out[status] = {
       description: r.description,
       ...(Object.keys(headers).length > 0 ? { headers } : {}),

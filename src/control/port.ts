@@ -37,9 +37,13 @@
  *   (nextRuleExpiry), counting rule hits and observed identities into an ActivityBuffer
  *   (rule ids: StoredRule.id for store tenants, fileRuleId() for file tenants) flushed with
  *   flushActivity, and preferring the file's tenant if a reload brings an id the store has.
+ *
+ * - `enforcedTenants()`: the store's tenants as this process enforces them (the last it read
+ *   from the store, or from its snapshot file), or null without a store. While the store is
+ *   down, the API answers reads of tenants and rules from it, marked `Linkgate-Stale: true`.
  */
 import type { TenantConfig } from "../config/types.js";
-import type { ObservedIdentity } from "../store/types.js";
+import type { ObservedIdentity, Page, PageRequest, StoredTenant } from "../store/types.js";
 
 /** The configuration file's side of the policy. */
 export interface FilePolicy {
@@ -58,4 +62,13 @@ export interface PolicyPort {
   wouldDeny(tenant: TenantConfig, observations: readonly ObservedIdentity[]): ObservedIdentity[];
   /** Resolves when store change `version` is enforced everywhere; rejects after a deadline. */
   enforced(version: number): Promise<void>;
+  /** The store's tenants as in force here, for reads while the store is down; null: no store. */
+  enforcedTenants(): EnforcedTenants | null;
+}
+
+/** The store's tenants as a process enforces them. */
+export interface EnforcedTenants {
+  get(id: string): StoredTenant | undefined;
+  /** By id, as Store.listTenants pages them. */
+  page(request: PageRequest): Page<StoredTenant>;
 }

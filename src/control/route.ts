@@ -152,6 +152,8 @@ export function registerRoutes(
           }
           body = checkSchema(spec.body, body, "body");
         }
+        // Down at either end of the request: what it read may come from the enforced copy.
+        const stale = spec.method === "GET" && ctx.readsStale();
         const response = await spec.handle(ctx, {
           principal: principals.get(request) as Principal,
           params: request.params as Record<string, string>,
@@ -160,6 +162,9 @@ export function registerRoutes(
           headers: request.headers,
         });
         reply.code(response.status).headers(response.headers ?? {});
+        if (stale || (spec.method === "GET" && ctx.readsStale())) {
+          reply.header("linkgate-stale", "true");
+        }
         return response.body === undefined ? reply.send() : reply.send(response.body);
       },
     });

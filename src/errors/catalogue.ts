@@ -199,6 +199,8 @@ export const ERROR_CATALOGUE = {
     "tokens, observed identities and the audit log are kept in the store, and none is configured",
   STORE_UNAVAILABLE: "the store failed to answer; nothing was changed",
   STORE_UNSUPPORTED: "this store type is not available in this version of linkgate",
+  SNAPSHOT_UNREADABLE:
+    "the policy snapshot (store.snapshotPath) is missing, or not a snapshot linkgate wrote",
   INTERNAL_ERROR: "an unexpected error in linkgate (it is logged); not caused by the request",
 } as const;
 

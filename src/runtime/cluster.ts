@@ -269,6 +269,7 @@ export class ClusterPrimary implements PolicyTarget, TenantChangeTarget {
             metricsText: () => primary.#metricsText(),
           },
           health: primary.health,
+          liveness: () => control.liveness(),
           logger,
           routes: control.routes(await adminTokensFromEnv(), o.version),
         });

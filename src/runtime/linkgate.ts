@@ -202,6 +202,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
           bind: api.bind,
           metrics: rt.metrics,
           health: rt.health,
+          liveness: () => control.liveness(),
           logger,
           routes: control.routes(await adminTokensFromEnv(), o.version),
         });

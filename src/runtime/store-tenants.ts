@@ -1,18 +1,29 @@
 /**
- * The store's side of the policy: the tenants registered over the API. Loaded at start, then
- * followed through the store's change feed (ARCHITECTURE.md, seam 1):
+ * The store's side of the policy: the tenants registered over the API. Loaded at start (from
+ * the store, or from the snapshot file while the database cannot be reached), then followed
+ * through the store's change feed (ARCHITECTURE.md, seam 1):
  *
  *   store change (any process) -> changesSince(applied) -> those tenants read -> target.applyTenants
  *   (CompiledPolicy.withTenants: only they are compiled) -> applied version -> enforced() waiters
  *
  * Changes are applied one batch at a time, in version order; a notification is only a wake-up
  * (the feed is asked what changed since the version applied, so a missed or merged notification
- * loses nothing), and a feed pruned past that version means a full reload. A rule reaching its
- * `expiresAt` is dropped at that instant by a timer, like any other change.
+ * loses nothing), and a feed pruned past that version means a full reload. A read that fails
+ * (the database is down) is tried again every second, which is also how an instance catches
+ * up after an outage; meanwhile the tenants in force stay as they are. A rule reaching its
+ * `expiresAt` is dropped at that instant by a timer, like any other change, database or not.
  */
 import type { TenantConfig } from "../config/types.js";
 import type { Logger } from "../observability/index.js";
-import { nextRuleExpiry, type Store, type StoredTenant, tenantConfigOf } from "../store/index.js";
+import {
+  nextRuleExpiry,
+  type Page,
+  type PageRequest,
+  type Store,
+  type StoredTenant,
+  type StoreSnapshot,
+  tenantConfigOf,
+} from "../store/index.js";
 
 /** Where tenant changes are applied: this process's data plane, or every worker's. */
 export interface TenantChangeTarget {
@@ -31,7 +42,7 @@ interface Waiter {
 const RETRY_MS = 1000;
 
 export class StoreTenants {
-  readonly store: Store;
+  readonly #store: Store;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #stored = new Map<string, StoredTenant>();
@@ -51,13 +62,18 @@ export class StoreTenants {
    */
   readonly #expiring = new Map<string, number>();
   #retry: NodeJS.Timeout | null = null;
+  /** Reads are failing: said once, when it starts, and once when they work again. */
+  #failing = false;
   #closed = false;
+  /** Called after each batch of changes is in force (the snapshot file follows it). */
+  onApplied: () => void = () => {};
 
-  private constructor(store: Store, logger: Logger, now: () => number, version: number) {
-    this.store = store;
+  private constructor(store: Store, snapshot: StoreSnapshot, logger: Logger, now: () => number) {
+    this.#store = store;
     this.#logger = logger;
     this.#now = now;
-    this.#version = version;
+    this.#version = snapshot.version;
+    for (const t of snapshot.tenants) this.#keep(t.id, t);
   }
 
   /** Reads every store tenant; changes are followed once `follow` is called. */
@@ -66,14 +82,25 @@ export class StoreTenants {
     logger: Logger,
     now: () => number = Date.now,
   ): Promise<StoreTenants> {
-    const snapshot = await store.loadAll();
-    const st = new StoreTenants(store, logger, now, snapshot.version);
-    for (const t of snapshot.tenants) st.#store(t.id, t);
-    return st;
+    return new StoreTenants(store, await store.loadAll(), logger, now);
+  }
+
+  /**
+   * The tenants of a snapshot file, for a start while `store` cannot be reached: they are
+   * enforced as they are (expiring rules expire on time) until reads of the store work, and
+   * the changes since the snapshot's version are applied.
+   */
+  static fromSnapshot(
+    store: Store,
+    snapshot: StoreSnapshot,
+    logger: Logger,
+    now: () => number = Date.now,
+  ): StoreTenants {
+    return new StoreTenants(store, snapshot, logger, now);
   }
 
   /** Keeps a tenant as read from the store (undefined: removed), and its next rule expiry. */
-  #store(id: string, t: StoredTenant | undefined): void {
+  #keep(id: string, t: StoredTenant | undefined): void {
     if (t === undefined) this.#stored.delete(id);
     else this.#stored.set(id, t);
     const next = t === undefined ? null : nextRuleExpiry(t, this.#now());
@@ -88,6 +115,23 @@ export class StoreTenants {
 
   get size(): number {
     return this.#stored.size;
+  }
+
+  /** The tenants in force and their version, as the snapshot file keeps them. */
+  snapshot(): StoreSnapshot {
+    return { tenants: [...this.#stored.values()], version: this.#version };
+  }
+
+  /** A tenant as in force (the API reads it while the store is down). */
+  get(id: string): StoredTenant | undefined {
+    return this.#stored.get(id);
+  }
+
+  /** Tenants as in force, by id, as the store pages them (the API, while the store is down). */
+  page({ limit, after }: PageRequest): Page<StoredTenant> {
+    const ids = [...this.#stored.keys()].filter((id) => after === null || id > after).sort();
+    const items = ids.slice(0, limit).map((id) => this.#stored.get(id) as StoredTenant);
+    return { items, next: ids.length > limit ? (items.at(-1)?.id ?? null) : null };
   }
 
   /** Store tenants as in force now (expired rules left out), except those the file shadows. */
@@ -108,9 +152,9 @@ export class StoreTenants {
   /** Starts following the store's changes into `target`. */
   follow(target: TenantChangeTarget): void {
     this.#target = target;
-    this.#unsubscribe = this.store.onChange(() => this.#catchUp());
+    this.#unsubscribe = this.#store.onChange(() => this.#catchUp());
     this.#scheduleExpiry();
-    this.#catchUp(); // anything committed between loadAll and now
+    this.#catchUp(); // anything committed between the load (or the snapshot) and now
   }
 
   /**
@@ -145,9 +189,19 @@ export class StoreTenants {
         this.#again = false;
         await this.#applyChanges();
       } while (this.#again && !this.#closed);
+      if (this.#failing) {
+        this.#logger.info({ version: this.#version }, "store change feed: read again, caught up");
+      }
+      this.#failing = false;
     })()
       .catch((error) => {
-        this.#logger.error({ err: error }, "store change feed: cannot read it; retrying");
+        if (!this.#failing) {
+          this.#logger.warn(
+            { err: error, version: this.#version },
+            "store change feed: cannot read it; the tenants in force stay, retrying every second",
+          );
+        }
+        this.#failing = true;
         this.#retry ??= setTimeout(() => {
           this.#retry = null;
           this.#catchUp();
@@ -160,21 +214,24 @@ export class StoreTenants {
 
   /** One catch-up: what changed since the version applied, read and applied. */
   async #applyChanges(): Promise<void> {
-    const changes = await this.store.changesSince(this.#version);
-    if (changes.version <= this.#version) return;
-    let ids: readonly string[] = changes.tenantIds;
+    const store = this.#store;
+    const changes = await store.changesSince(this.#version);
     if (!changes.complete) {
-      // The feed was pruned past the version applied: everything is read again.
-      const snapshot = await this.store.loadAll();
+      // The feed was pruned past the version applied, or is behind it (a database restored
+      // from a backup older than the snapshot started from): everything is read again, and
+      // the database's version is the one in force from now on.
+      const snapshot = await store.loadAll();
       const next = new Map(snapshot.tenants.map((t) => [t.id, t]));
-      ids = [...new Set([...this.#stored.keys(), ...next.keys()])];
-      for (const id of ids) this.#store(id, next.get(id));
+      const ids = [...new Set([...this.#stored.keys(), ...next.keys()])];
+      for (const id of ids) this.#keep(id, next.get(id));
       await this.#apply(ids);
+      this.#version = snapshot.version;
       this.#advance(snapshot.version);
       return;
     }
-    for (const id of ids) this.#store(id, (await this.store.getTenant(id)) ?? undefined);
-    await this.#apply(ids);
+    if (changes.version <= this.#version) return;
+    for (const id of changes.tenantIds) this.#keep(id, (await store.getTenant(id)) ?? undefined);
+    await this.#apply(changes.tenantIds);
     this.#advance(changes.version);
   }
 
@@ -193,6 +250,7 @@ export class StoreTenants {
 
   #advance(version: number): void {
     this.#version = Math.max(this.#version, version);
+    this.onApplied();
     const done = this.#waiters.filter((w) => w.version <= this.#version);
     if (done.length === 0) return;
     this.#waiters = this.#waiters.filter((w) => w.version > this.#version);
@@ -220,7 +278,7 @@ export class StoreTenants {
     const now = this.#now();
     const due: string[] = [];
     for (const [id, at] of this.#expiring) if (at <= now) due.push(id);
-    for (const id of due) this.#store(id, this.#stored.get(id)); // its next expiry, if any
+    for (const id of due) this.#keep(id, this.#stored.get(id)); // its next expiry, if any
     void this.#apply(due).catch((error) =>
       this.#logger.error({ err: error }, "could not apply expired rules"),
     );

@@ -12,7 +12,7 @@ import { schemaIssuesFor } from "../../src/config/validate.js";
 import { buildAdminApp } from "../../src/control/admin-server.js";
 import { registerControlPlane } from "../../src/control/control-plane.js";
 import { HTTP_STATUS } from "../../src/control/errors.js";
-import type { FilePolicy, PolicyPort } from "../../src/control/port.js";
+import type { EnforcedTenants, FilePolicy, PolicyPort } from "../../src/control/port.js";
 import { type RouteSpec, routeErrors } from "../../src/control/route.js";
 import { API_ROUTES } from "../../src/control/routes/index.js";
 import { ErrorView } from "../../src/control/schemas.js";
@@ -80,6 +80,11 @@ export class TestPort implements PolicyPort {
     return this.enforcement === "confirmed"
       ? Promise.resolve()
       : Promise.reject(new Error("not confirmed within 100 ms"));
+  }
+
+  /** None: these tests read the store (stale reads are tested on a running linkgate). */
+  enforcedTenants(): EnforcedTenants | null {
+    return null;
   }
 }
 

@@ -22,29 +22,21 @@
  *   too) until a health check reaches the database again, by itself, within `checkInterval`
  *   of its return. onHealthChange (an openStore option) tells each transition.
  *
- * What the runtime must do. src/runtime/store-tenants.ts follows the feed as this store needs:
- * a notification is only a wake-up, it applies changesSince(applied) in version order, reloads
- * everything on `complete: false`, and retries a failed read every second, which is also how it
- * catches up after an outage. control-runtime.ts opens the store through openStore, so `serve`
- * opens a PostgreSQL store as it is. What remains:
- * 1. Start while the database is down: openStore then fails with STORE_UNAVAILABLE, and the
- *    start fails. With `store.snapshotPath`, start from the snapshot file instead (its tenants
- *    and version, as from loadAll) and retry openStore every `checkInterval` in the
- *    background; once open, catch up with changesSince(snapshot version). Without it, refusing
- *    to start is right. STORE_UNSUPPORTED (a schema newer than this linkgate) is fatal.
- * 2. Snapshot: with `store.snapshotPath`, write the store's side of the policy (the tenants
- *    applied and their version, as a StoreSnapshot in JSON) after start and after changes are
- *    applied (coalesced, at most about once a second), to a temporary file in the same
- *    directory, fsynced, then renamed over the old one, so that a crash never leaves half a
- *    file. It only serves a start during an outage; the database wins once it answers.
- * 3. Outage: keep enforcing the policy in memory, unchanged (no tenant is dropped because the
- *    database is down); show health() in /readyz and a metric, and log onHealthChange
- *    transitions (an openStore option); the API answers 503 STORE_UNAVAILABLE for what needs
- *    the database; counters stay in the ActivityBuffer (flushActivity puts a failed batch back).
- * 4. The control plane's guardStore (src/control/context.ts) turns every method but onChange
- *    into an async one: health() must be left out of it too, or it returns a promise.
- * 5. Workers: only the primary process opens the store, as with SQLite; each instance of a
- *    fleet opens one store (one pool, one listening session).
+ * What the runtime does with it (src/runtime). store-tenants.ts follows the feed as this store
+ * needs: a notification is only a wake-up, it applies changesSince(applied) in version order,
+ * reloads everything on `complete: false`, and retries a failed read every second, which is also
+ * how it catches up after an outage. control-runtime.ts:
+ * - keeps enforcing the policy in memory while the database is down (no tenant is dropped),
+ *   logs the onHealthChange transitions, and shows health() in /healthz (/readyz stays ready);
+ *   the API answers 503 STORE_UNAVAILABLE for what needs the database, and reads of tenants
+ *   from memory, marked stale; counters stay in the ActivityBuffer until a flush works;
+ * - with `store.snapshotPath`, keeps the store's tenants in a snapshot file (snapshot.ts), and
+ *   when openStore fails with STORE_UNAVAILABLE at start, starts from that file and opens the
+ *   store in the background every `checkInterval` (deferred-store.ts), then catches up with
+ *   changesSince(snapshot version). Without a snapshot it does not start. STORE_UNSUPPORTED (a
+ *   schema newer than this linkgate) stops a start, and is logged by a background open.
+ * With `--workers N` only the primary process opens the store: each instance of a fleet opens
+ * one store (one pool, one listening session).
  *
  * Deployment notes: the listening session needs a direct connection or session pooling
  * (PgBouncer's transaction pooling drops LISTEN); migrations take a transaction-level advisory
