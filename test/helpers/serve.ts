@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { waitFor, withTimeout } from "./programs.js";
 
@@ -24,11 +23,20 @@ export interface Serve {
   find(msg: string): LogLine[];
 }
 
-export function spawnServe(t: TestContext, args: readonly string[]): Serve {
+/**
+ * Starts `linkgate serve ...args`, with `env` added to this process's environment; it is killed
+ * when `t` (a test, or a script's own cleanup list) ends.
+ */
+export function spawnServe(
+  t: { after(fn: () => unknown): void },
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Serve {
   // Under `bun test`, Bun itself (it runs TypeScript without tsx): the Bun engine.
   const runtimeArgs = process.versions.bun === undefined ? ["--import", "tsx", MAIN] : [MAIN];
   const child = spawn(process.execPath, [...runtimeArgs, "serve", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     // Its own process group, so that the cleanup reaches the workers too.
     detached: true,
