@@ -41,12 +41,22 @@ const TOKEN_USE_FLUSH_MS = 1000;
 /** Concurrent changes of one tenant, without If-Match, are retried this many times. */
 const WRITE_ATTEMPTS = 3;
 
+/** Reads the API answers from the tenants a process enforces while the store is down. */
+const READS_FROM_COPY = new Set<PropertyKey>(["getTenant", "listTenants", "ruleStats"]);
+
+function readFromCopy(copy: EnforcedTenants, key: PropertyKey, args: unknown[]): unknown {
+  if (key === "getTenant") return copy.get(args[0] as string) ?? null;
+  if (key === "listTenants") return copy.page(args[0] as PageRequest);
+  return new Map(); // ruleStats: the hit counts are in the database only
+}
+
 /**
  * The store as the routes use it. Failures that are not about the request become
- * STORE_UNAVAILABLE (503). While the database is down (health() says so, and every call would
- * fail), reads of tenants answer from the copy this process enforces, which the routes mark
- * `Linkgate-Stale: true`; rule hit counts are unknown then (none are given); everything else
- * fails with STORE_UNAVAILABLE. health() and onChange() are answered as they are (synchronous).
+ * STORE_UNAVAILABLE (503). While the database is down (health() says so: every call fails, or
+ * the call just made failed for that reason), reads of tenants answer from the copy this
+ * process enforces, which the routes mark `Linkgate-Stale: true`; rule hit counts are unknown
+ * then (none are given); everything else fails with STORE_UNAVAILABLE. health() and
+ * onChange() are answered as they are (synchronous).
  */
 function guardStore(store: Store, enforced: () => EnforcedTenants | null): Store {
   return new Proxy(store, {
@@ -55,15 +65,15 @@ function guardStore(store: Store, enforced: () => EnforcedTenants | null): Store
       if (typeof value !== "function") return value;
       if (key === "health" || key === "onChange") return value.bind(target);
       return async (...args: unknown[]) => {
-        const copy = target.health().state === "down" ? enforced() : null;
-        if (copy !== null) {
-          if (key === "getTenant") return copy.get(args[0] as string) ?? null;
-          if (key === "listTenants") return copy.page(args[0] as PageRequest);
-          if (key === "ruleStats") return new Map();
-        }
+        const copy = READS_FROM_COPY.has(key) ? enforced() : null;
+        const down = () => target.health().state === "down";
+        if (copy !== null && down()) return readFromCopy(copy, key, args);
         try {
           return await value.apply(target, args);
         } catch (error) {
+          const unavailable =
+            !(error instanceof LinkgateError) || error.code === "STORE_UNAVAILABLE";
+          if (copy !== null && unavailable && down()) return readFromCopy(copy, key, args);
           if (error instanceof LinkgateError) throw error;
           throw new LinkgateError("STORE_UNAVAILABLE", `the store failed: ${String(error)}`, {
             cause: error,
