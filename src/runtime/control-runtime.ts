@@ -105,8 +105,6 @@ export class ControlRuntime implements PolicyPort {
     if (this.tenants !== null && this.#snapshot !== null) {
       const snapshot = this.#snapshot;
       this.tenants.onApplied = () => snapshot.changed();
-      // The policy just loaded from the database (from the snapshot: the file has it already).
-      if (!(this.store instanceof DeferredStore)) snapshot.changed();
     }
   }
 
@@ -256,9 +254,14 @@ export class ControlRuntime implements PolicyPort {
     this.tenants?.setShadowed(this.#filePolicy.tenantIds);
   }
 
-  /** Starts applying the store's changes to `target`. */
+  /**
+   * Starts applying the store's changes to `target` (once started: listeners bound) and, from
+   * the database, writing the policy just loaded to the snapshot file: after the start, which
+   * the write of a large policy would otherwise slow down.
+   */
   follow(target: TenantChangeTarget): void {
     this.tenants?.follow(target);
+    if (!(this.store instanceof DeferredStore)) this.#snapshot?.changed();
   }
 
   /** Adds the REST API (/v1, /openapi.json) to the admin server. */
