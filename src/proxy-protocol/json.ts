@@ -35,7 +35,9 @@ function decoded(t: Tlv): Record<string, unknown> {
     case TLV.CRC32C:
       return v.length === 4 ? { crc32c: v.toString("hex") } : {};
     case TLV.SSL: {
-      if (v.length < 5) return {};
+      // The TLVs of a LOCAL header are listed without being validated (v2.ts): decode only a
+      // value whose sub-TLVs tile it, as a PROXY header's must.
+      if (!isSslValue(v)) return {};
       const { subTlvs, clientCert, ...ssl } = decodeSsl(v);
       return {
         ssl: {
@@ -62,6 +64,14 @@ function decoded(t: Tlv): Record<string, unknown> {
     default:
       return {};
   }
+}
+
+/** An SSL TLV value: client(1) verify(4), then sub-TLVs that tile the rest exactly. */
+function isSslValue(v: Buffer): boolean {
+  if (v.length < 5) return false;
+  let p = 5;
+  while (v.length - p >= 3) p += 3 + v.readUInt16BE(p + 1);
+  return p === v.length;
 }
 
 export function headerToJSON(h: ProxyHeader): ProxyHeaderJSON {
