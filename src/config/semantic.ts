@@ -61,9 +61,12 @@ class Checker {
 
   duration(value: unknown, path: ConfigPath, key: DurationKey): void {
     const ms = parseDuration(value);
-    if (ms === null) return; // not a duration at all: the schema reports it
+    // Not a duration at all: the schema reports it. But an integer past 2^53, which the schema
+    // takes for an integer, is one far out of range.
+    const huge = typeof value === "number" && Number.isInteger(value) && value > 0;
+    if (ms === null && !huge) return;
     const { min, max } = DURATION_BOUNDS[key];
-    if (ms < min || ms > max) {
+    if (ms === null || ms < min || ms > max) {
       this.add({
         path,
         code: "CONFIG_BAD_DURATION",
