@@ -83,6 +83,9 @@ class Positions {
       prettyErrors: false,
       uniqueKeys: true,
       keepSourceTokens: false,
+      // The yaml library's warnings (a mapping used as a key) would go to stderr through
+      // process.emitWarning; what they are about is reported as a configuration error anyway.
+      logLevel: "error",
     });
   }
 
