@@ -8,7 +8,7 @@
  *   --quick             the short variants (npm run stress:quick; CI runs those in test/stress/)
  *   --only NAMES        comma-separated scenario names (default: all)
  *   --soak-minutes N    the soak's duration (default 10; quick: 20 s)
- *   --fuzz-inputs N     the fuzz scenario's inputs per parser (default 1000000; quick: 5000)
+ *   --fuzz-inputs N     the fuzz scenario's inputs per parser (default 200000; quick: 5000)
  *   --node              use loadgen.ts even where lgbench can be built
  *   --no-build          use dist/ as it is
  */

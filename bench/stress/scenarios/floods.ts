@@ -32,10 +32,15 @@ async function start(
   });
 }
 
+/**
+ * p99Slack: milliseconds allowed on top of 2x. The runs of a test (ci) are a second or two of a
+ * few hundred connections on a machine shared with the rest of the tests: their p99 is the
+ * slowest handful, and scheduling noise alone can double it.
+ */
 const sizes = {
-  ci: { clients: 300, headerTimeoutMs: 1000, baselineSeconds: 1.5 },
-  quick: { clients: 1000, headerTimeoutMs: 2000, baselineSeconds: 2 },
-  full: { clients: 5000, headerTimeoutMs: 5000, baselineSeconds: 10 },
+  ci: { clients: 300, headerTimeoutMs: 1000, baselineSeconds: 1.5, p99SlackMs: 50 },
+  quick: { clients: 1000, headerTimeoutMs: 2000, baselineSeconds: 2, p99SlackMs: 0 },
+  full: { clients: 5000, headerTimeoutMs: 5000, baselineSeconds: 10, p99SlackMs: 0 },
 };
 /** Allowed connections at a time, with and without the flood. */
 const CONCURRENCY = 8;
@@ -149,8 +154,8 @@ export const slowHeaderFlood: Scenario = {
     );
     ctx.expect(lg.lines.count("deny") === 0, "an allowed connection was denied");
     ctx.expect(
-      ratio <= 2,
-      `allowed p99 ${ms(flood.latencyUs.p99)} ms during the flood, ${ms(alone.latencyUs.p99)} ms without: ${ratio.toFixed(2)}x (limit 2x)`,
+      flood.latencyUs.p99 <= 2 * alone.latencyUs.p99 + s.p99SlackMs * 1000,
+      `allowed p99 ${ms(flood.latencyUs.p99)} ms during the flood, ${ms(alone.latencyUs.p99)} ms without: ${ratio.toFixed(2)}x (limit 2x${s.p99SlackMs > 0 ? ` + ${s.p99SlackMs} ms` : ""})`,
     );
     await expectNoLeak(ctx, lg, baseline);
     ctx.summary = `${held.closedByPeer}/${s.clients} slow clients closed ${closeMin}-${closeMax} ms after accept (headerTimeout ${s.headerTimeoutMs} ms); allowed p99 ${ms(alone.latencyUs.p99)} ms alone, ${ms(flood.latencyUs.p99)} ms during the flood (${ratio.toFixed(2)}x), ${flood.ok} allowed ok, 0 expected failures (${failures(flood)})`;

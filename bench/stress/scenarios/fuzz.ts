@@ -20,7 +20,7 @@ export const fuzz: Scenario = {
   title: "each parser under fast-check for a budget of inputs and time",
   limitSeconds: (o) => 4 * bySize(o.size, { quick: 10, full: 1800 }) + 60,
   async run(ctx) {
-    const inputs = ctx.pick({ quick: 5000, full: ctx.options.fuzzInputs ?? 1_000_000 });
+    const inputs = ctx.pick({ quick: 5000, full: ctx.options.fuzzInputs ?? 200_000 });
     const seconds = ctx.pick({ quick: 10, full: 1800 });
     ctx.try(`${inputs} inputs or ${seconds} s per parser`);
     let lines: Record<string, unknown>[];
