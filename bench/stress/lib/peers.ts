@@ -50,11 +50,11 @@ export class Origin {
       });
       const onData = (d: Buffer) => {
         c.received += d.length;
-        if (head === null) return;
         head = Buffer.concat([head, d]);
         const want = requestLength(head);
         if (want < 0 || head.length < want) return;
-        start(c, behaviour, onData);
+        socket.off("data", onData);
+        start(c, behaviour, head.subarray(want));
       };
       socket.on("data", onData);
     });
@@ -81,18 +81,32 @@ export class Origin {
   }
 }
 
-function start(c: OriginConnection, b: OriginBehaviour, onData: (d: Buffer) => void): void {
+/** Starts the behaviour once the request is in; `rest` is what came after it in the same read. */
+function start(c: OriginConnection, b: OriginBehaviour, rest: Buffer): void {
   const s = c.socket;
+  if (b.kind === "no-read") {
+    s.pause();
+    return;
+  }
+  const echo = b.kind === "echo";
+  const onData = (d: Buffer) => {
+    c.received += d.length;
+    if (echo) {
+      c.sent += d.length;
+      s.write(d);
+    }
+  };
+  if (echo && rest.length > 0) {
+    c.sent += rest.length; // counted as received already
+    s.write(rest);
+  }
+  s.on("data", onData);
   switch (b.kind) {
     case "reset-after":
       s.write(Buffer.alloc(b.bytes, 0x61), () => {
         c.sent += b.bytes;
         s.resetAndDestroy();
       });
-      return;
-    case "no-read":
-      s.off("data", onData);
-      s.pause();
       return;
     case "stream": {
       const chunk = Buffer.alloc(64 * 1024, 0x62);
@@ -106,12 +120,6 @@ function start(c: OriginConnection, b: OriginBehaviour, onData: (d: Buffer) => v
       return;
     }
     case "echo":
-      s.off("data", onData);
-      s.on("data", (d: Buffer) => {
-        c.received += d.length;
-        c.sent += d.length;
-        s.write(d);
-      });
       s.on("end", () => s.end());
       return;
   }

@@ -251,7 +251,23 @@ export { AWS_LINK, OTHER_LINK };
 // ---------------------------------------------------------------------------------------------
 // Leaks
 
-/** What linkgate holds once idle, for the scenario's figures. */
+/**
+ * What linkgate holds once the connections of a warm-up have ended (nothing registered, the
+ * same sockets and descriptors twice in a row): the baseline of the leak check.
+ */
+export async function idleHoldings(lg: Linkgate, timeoutMs = 5000): Promise<Holdings> {
+  const deadline = Date.now() + timeoutMs;
+  let before = await lg.holdings();
+  for (;;) {
+    await sleep(100);
+    const h = await lg.holdings();
+    const settled = h.registry === 0 && h.sockets === before.sockets && h.fds === before.fds;
+    if (settled || Date.now() > deadline) return h;
+    before = h;
+  }
+}
+
+/** What linkgate holds, in a few words, for the scenario's figures. */
 export function holdingsText(h: Holdings): string {
   return `${h.fds} fds, ${h.registry} registered, ${h.timers} timers, ${h.sockets} sockets, heap ${h.heapMiB} MiB, RSS ${h.rssMiB} MiB`;
 }
@@ -303,12 +319,20 @@ export async function expectNoLeak(
   return h;
 }
 
-/** linkgate is still running, and every connection line it wrote was well formed. */
+/**
+ * linkgate is still running, and every connection line it wrote was well formed. Every peer of
+ * the suite is on 127.0.0.0/8, which the listener trusts: PP_UNTRUSTED_PEER is a wrong reason.
+ */
 export function expectHealthy(ctx: Context, lg: Linkgate): void {
   ctx.expect(lg.running, `linkgate exited (${lg.proc.exitCode}): ${lg.stderr.slice(-800)}`);
   ctx.expect(
     lg.lines.malformed.length === 0,
     `connection lines without a valid decision or reason: ${lg.lines.malformed.slice(0, 3).join(" | ")}`,
+  );
+  const untrusted = lg.lines.count("drop PP_UNTRUSTED_PEER");
+  ctx.expect(
+    untrusted === 0,
+    `${untrusted} connections from trusted peers (127.0.0.0/8) were logged PP_UNTRUSTED_PEER`,
   );
 }
 

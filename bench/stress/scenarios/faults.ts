@@ -11,6 +11,7 @@ import {
   type Context,
   expectHealthy,
   expectNoLeak,
+  idleHoldings,
   linkgateConfig,
   type Scenario,
   sleep,
@@ -58,7 +59,7 @@ export const upstreamBlackHole: Scenario = {
     const lg = await gateway(ctx, hole.target, { connectTimeout: "1s", idleTimeout: "2s" });
     const payload = ctx.payloads.allowed;
     await warmUp(lg, payload);
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
     const skip = lg.lines.total;
     const mark = lg.lines.mark();
 
@@ -133,7 +134,7 @@ export const upstreamReset: Scenario = {
     const origin = await Origin.start({ kind: "reset-after", bytes });
     const lg = await gateway(ctx, origin.target);
     await warmUp(lg, ctx.payloads.allowed);
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
     const skip = lg.lines.total;
     const mark = lg.lines.mark();
     const errnos = new Map<string, number>();
@@ -176,7 +177,7 @@ export const clientReset: Scenario = {
     const lg = await gateway(ctx, origin.target);
     await warmUp(lg, ctx.payloads.allowed);
     await until(() => origin.open() === 0, 2000);
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
     const skip = lg.lines.total;
     const mark = lg.lines.mark();
 
@@ -259,7 +260,7 @@ export const backpressure: Scenario = {
     const source = await Origin.start({ kind: "stream" });
     const lg = await gateway(ctx, sink.target, { idleTimeout });
     await warmUp(lg, ctx.payloads.allowed);
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
     const mark = lg.lines.mark();
 
     ctx.try(`a client uploads up to ${volume >> 20} MiB to an upstream that never reads`);

@@ -9,6 +9,7 @@ import {
   type Context,
   expectHealthy,
   expectNoLeak,
+  idleHoldings,
   linkgateConfig,
   ms,
   type Scenario,
@@ -65,7 +66,7 @@ export const slowHeaderFlood: Scenario = {
       concurrency: CONCURRENCY,
       seconds: ctx.warmUpSeconds,
     });
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
 
     ctx.try(
       `allowed traffic alone: ${CONCURRENCY} connections at a time for ${s.baselineSeconds} s`,
@@ -178,7 +179,7 @@ export const connectionChurn: Scenario = {
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
     await closedLoop(ctx.tools, port, allowed, { concurrency: 8, seconds: ctx.warmUpSeconds });
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
     const skip = lg.lines.total;
 
     ctx.try(
@@ -189,7 +190,10 @@ export const connectionChurn: Scenario = {
       churn(ctx.tools, port, allowed, { concurrency: 16, seconds, send: 0, close: "fin" }),
       churn(ctx.tools, port, allowed, { concurrency: 16, seconds, send: 50, close: "rst" }),
     ]);
+    // lgbench counts as started the connections still connecting when the time is up (up to
+    // its concurrency), which linkgate may never see.
     const accepted = load.started - load.refused - load.other + fin.connected + rst.connected;
+    const inFlight = 32;
     await until(() => lg.lines.total - skip >= accepted, 10_000);
     const done = await backend.settle((b) => b.completed === lg.lines.count("allow"));
     const lines = lg.lines.total - skip;
@@ -209,7 +213,10 @@ export const connectionChurn: Scenario = {
       failures(load) === 0,
       `${failures(load)} allowed connections failed (${load.lastErrno})`,
     );
-    ctx.expect(lines === accepted, `${lines} connection lines for ${accepted} connections`);
+    ctx.expect(
+      lines <= accepted && lines >= accepted - inFlight,
+      `${lines} connection lines for ${accepted} connections (${inFlight} of them may have been cut while connecting)`,
+    );
     ctx.expect(
       lg.lines.count("drop PP_MISSING_HEADER") === fin.connected,
       `${lg.lines.count("drop PP_MISSING_HEADER")} PP_MISSING_HEADER lines for ${fin.connected} connections closed without a byte`,
@@ -249,7 +256,7 @@ export const deniedFlood: Scenario = {
     const wrongLink = ctx.file("wrong-link", ctx.payloads.wrongLink);
     const badCrc = ctx.file("bad-crc", ctx.payloads.badCrc);
     await closedLoop(ctx.tools, port, allowed, { concurrency: 8, seconds: ctx.warmUpSeconds });
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
 
     ctx.try(`allowed traffic alone: 8 connections at a time for ${seconds} s`);
     const alone = await closedLoop(ctx.tools, port, allowed, { concurrency: 8, seconds });
@@ -331,7 +338,7 @@ export const fdLimit: Scenario = {
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
     const slow = ctx.file("slow", ctx.payloads.allowed.subarray(0, 16));
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
 
     ctx.try(
       `linkgate limited to ${limit} descriptors (${baseline.fds} in use idle); ${limit} allowed connections held open upstream`,

@@ -15,6 +15,7 @@ import {
   type Context,
   expectHealthy,
   expectNoLeak,
+  idleHoldings,
   linkgateConfig,
   OTHER_LINK,
   type Scenario,
@@ -91,7 +92,7 @@ export const reloadStorm: Scenario = {
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
     const wrongLink = ctx.file("wrong-link", ctx.payloads.wrongLink);
     await closedLoop(ctx.tools, port, allowed, { concurrency: 8, seconds: ctx.warmUpSeconds });
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
 
     ctx.try(
       `${k} long-lived connections (echo), allowed and denied traffic, and reloads back to back for ${seconds} s (alternating the policy with and without 200 more tenants)`,
@@ -339,7 +340,7 @@ export const workerKill: Scenario = {
       concurrency: 8,
       seconds: ctx.warmUpSeconds,
     });
-    const baseline = await lg.holdings();
+    const baseline = await idleHoldings(lg);
     const [primary, ...workers] = lg.pids();
 
     ctx.try(
