@@ -52,7 +52,6 @@ installCleanup(() => rmSync(dir, { recursive: true, force: true }));
 const options: RunOptions = {
   size: values.quick ? "quick" : "full",
   tools,
-  from: "dist",
   soakSeconds:
     values["soak-minutes"] === undefined ? undefined : Number(values["soak-minutes"]) * 60,
   fuzzInputs: values["fuzz-inputs"] === undefined ? undefined : Number(values["fuzz-inputs"]),

@@ -44,7 +44,7 @@ export async function runCi(t: TestContext, scenario: Scenario): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   });
   const tools = prepareTools(dir, true);
-  const r = await runScenario(scenario, { size: "ci", tools, from: "dist", quiet: true });
+  const r = await runScenario(scenario, { size: "ci", tools, quiet: true });
   t.diagnostic(`${r.seconds} s: ${r.summary}`);
   assert.deepEqual(r.failures, [], `${scenario.name}: ${r.summary}`);
 }

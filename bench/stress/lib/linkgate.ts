@@ -1,5 +1,5 @@
 /**
- * `linkgate serve` under test: a real process (from dist/, or src/ through tsx), its JSON log
+ * `linkgate serve` under test: a real process (from its build, dist/), its JSON log
  * lines read as they come, what it holds sampled from outside (/proc) and inside (probe.ts).
  *
  * Connection lines are not kept (a flood writes hundreds of thousands): each is checked and
@@ -123,8 +123,6 @@ export interface LinkgateOptions {
   workers?: number;
   /** Run with this descriptor limit (soft and hard), through prlimit. */
   fdLimit?: number;
-  /** "dist" (default: the build, as deployed) or "src" (through tsx, for tests). */
-  from?: "dist" | "src";
 }
 
 const isConnection = (line: string) => line.endsWith('"msg":"connection"}');
@@ -147,19 +145,12 @@ export class Linkgate {
   static async start(o: LinkgateOptions): Promise<Linkgate> {
     const configFile = join(o.dir, `${o.name}.json`);
     writeFileSync(configFile, JSON.stringify(o.config));
-    const from = o.from ?? "dist";
-    const entry =
-      from === "dist"
-        ? [join(ROOT, "dist/cli/main.js")]
-        : ["--import", "tsx", join(ROOT, "src/cli/main.ts")];
-    const registry = pathToFileURL(
-      join(ROOT, from === "dist" ? "dist/policy/registry.js" : "src/policy/registry.ts"),
-    ).href;
+    const registry = pathToFileURL(join(ROOT, "dist/policy/registry.js")).href;
     const args = [
       "--expose-gc",
       "--import",
       join(ROOT, "bench/stress/lib/probe.ts"),
-      ...entry,
+      join(ROOT, "dist/cli/main.js"),
       "serve",
       "--config",
       configFile,
@@ -182,8 +173,7 @@ export class Linkgate {
       },
     });
     lg = new Linkgate(proc, configFile);
-    const listeners = (o.config as { listeners: unknown[] }).listeners.length;
-    const want = listeners + ((o.config as { api?: unknown }).api === undefined ? 0 : 1);
+    const want = (o.config as { listeners: unknown[] }).listeners.length;
     const deadline = Date.now() + 60_000;
     while (lg.lifecycle("listening").length < want) {
       if (!proc.running)

@@ -3,7 +3,7 @@
  * stderr, `LINKGATE_PROBE {...}`, describing what the process holds, for the leak checks of the
  * stress suite. What /proc cannot tell from outside:
  * - `registry`: connections in the gateway's ConnectionRegistry (admitted, not yet ended). The
- *   module is the one named by LINKGATE_PROBE_REGISTRY (a file URL: dist/ or src/), whose
+ *   module is the one named by LINKGATE_PROBE_REGISTRY (a file URL into dist/), whose
  *   ConnectionRegistry instances are remembered on their first add();
  * - `timers`: live Timeout objects, unref'd ones included (process.getActiveResourcesInfo()
  *   lists only ref'd ones), from async_hooks with promises left out;

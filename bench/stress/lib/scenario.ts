@@ -33,8 +33,6 @@ export function bySize<T>(size: Size, v: BySize<T>): T {
 export interface RunOptions {
   size: Size;
   tools: Tools;
-  /** Where linkgate runs from: its build (default) or its sources through tsx (tests). */
-  from: "dist" | "src";
   /** Soak duration in seconds (full run). */
   soakSeconds?: number;
   /** Fuzz budget per target (full run). */
@@ -188,18 +186,13 @@ export async function runScenario(s: Scenario, options: RunOptions): Promise<Sce
 export interface ConfigOptions {
   headerTimeout?: string;
   idleTimeout?: string;
-  finTimeout?: string;
   connectTimeout?: string;
   drainTimeout?: string;
-  maxConnections?: number;
   upstream: string;
-  /** The links the payload's tenant allows (default: the payload's own). */
-  links?: string[];
   /** Tenants beyond the payload's, each with two rules (reload storms vary this). */
   extraTenants?: number;
   /** Tenants added as they are (a tenant with its own upstream, say). */
   tenants?: object[];
-  api?: boolean;
 }
 
 /**
@@ -210,9 +203,7 @@ export interface ConfigOptions {
 export function linkgateConfig(ctx: Context, o: ConfigOptions): object {
   const sni = ctx.payloads.sni;
   const dot = sni.indexOf(".");
-  const tenants: object[] = [
-    { id: sni.slice(0, dot), allow: { rules: (o.links ?? [AWS_LINK]).map((link) => ({ link })) } },
-  ];
+  const tenants: object[] = [{ id: sni.slice(0, dot), allow: { rules: [{ link: AWS_LINK }] } }];
   tenants.push(...(o.tenants ?? []));
   for (let i = 0; i < (o.extraTenants ?? 0); i++) {
     tenants.push({
@@ -229,8 +220,6 @@ export function linkgateConfig(ctx: Context, o: ConfigOptions): object {
         trustedProxies: ["127.0.0.0/8"],
         headerTimeout: o.headerTimeout ?? "5s",
         idleTimeout: o.idleTimeout ?? "1h",
-        finTimeout: o.finTimeout ?? "30s",
-        ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
       },
     ],
     routing: {
@@ -239,7 +228,6 @@ export function linkgateConfig(ctx: Context, o: ConfigOptions): object {
       upstreamProxyProtocol: "v2",
       connectTimeout: o.connectTimeout ?? "5s",
     },
-    ...(o.api ? { api: { bind: "127.0.0.1:0" } } : {}),
     log: { level: "info", deniedLinesPerSecond: 1_000_000 },
     shutdown: { drainTimeout: o.drainTimeout ?? "2s" },
     tenants,
@@ -268,7 +256,7 @@ export async function idleHoldings(lg: Linkgate, timeoutMs = 5000): Promise<Hold
 }
 
 /** What linkgate holds, in a few words, for the scenario's figures. */
-export function holdingsText(h: Holdings): string {
+function holdingsText(h: Holdings): string {
   return `${h.fds} fds, ${h.registry} registered, ${h.timers} timers, ${h.sockets} sockets, heap ${h.heapMiB} MiB, RSS ${h.rssMiB} MiB`;
 }
 

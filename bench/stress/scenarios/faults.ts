@@ -27,7 +27,6 @@ async function gateway(
     config: linkgateConfig(ctx, { upstream, ...extra }),
     dir: ctx.dir,
     name: "lg",
-    from: ctx.options.from,
   });
 }
 

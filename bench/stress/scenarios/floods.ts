@@ -28,7 +28,6 @@ async function start(
     config: linkgateConfig(ctx, { upstream: backend.target, ...extra }),
     dir: ctx.dir,
     name: "lg",
-    from: ctx.options.from,
     fdLimit,
   });
 }

@@ -86,7 +86,6 @@ export const reloadStorm: Scenario = {
       config: base,
       dir: ctx.dir,
       name: "lg",
-      from: ctx.options.from,
     });
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
@@ -200,7 +199,6 @@ export const sigterm: Scenario = {
       config: config(ctx, backend, echo, { drainTimeout: `${drainMs}ms`, headerTimeout: "10s" }),
       dir: ctx.dir,
       name: "lg",
-      from: ctx.options.from,
     });
     const port = lg.port("pl");
     const byClient = new Map<LineKey, string[]>();
@@ -332,7 +330,6 @@ export const workerKill: Scenario = {
       config: config(ctx, backend, echo),
       dir: ctx.dir,
       name: "lg",
-      from: ctx.options.from,
       workers: 2,
     });
     const port = lg.port("pl");

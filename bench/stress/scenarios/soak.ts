@@ -49,7 +49,6 @@ export const soak: Scenario = {
       config: soakConfig(ctx, backend, echo, 0),
       dir: ctx.dir,
       name: "lg",
-      from: ctx.options.from,
     });
     const port = lg.port("pl");
     const domain = ctx.payloads.sni.slice(ctx.payloads.sni.indexOf(".") + 1);
