@@ -87,8 +87,11 @@ export const soak: Scenario = {
       tick++;
       for (const c of stuck) c.socket.destroy();
       stuck = await clients(50, port, ctx.payloads.allowed.subarray(0, 16));
+      // Reset mid-stream: once an echo has come back. (Resets in the header phase are the
+      // churn's business.)
       const resets = await clients(10, port, longPayload);
-      await sleep(50); // relaying by now: a reset mid-stream
+      for (const c of resets) c.socket.write(Buffer.alloc(64, 0x72));
+      await until(() => resets.every((c) => c.received >= 64 || !c.open), 2000, 10);
       for (const c of resets) c.socket.resetAndDestroy();
       for (const c of long) {
         const want = c.received + 64;
