@@ -98,6 +98,8 @@ export interface Holdings {
   pids: number;
   rssMiB: number;
   heapMiB: number;
+  /** Buffers, outside the heap. */
+  buffersMiB: number;
   fds: number;
   registry: number;
   timers: number;
@@ -113,6 +115,7 @@ interface ProbeLine {
   fds: number;
   rss: number;
   heapUsed: number;
+  arrayBuffers: number;
 }
 
 export interface LinkgateOptions {
@@ -265,6 +268,7 @@ export class Linkgate {
       pids: got.size,
       rssMiB: round(sum((p) => p.rss) / 2 ** 20),
       heapMiB: round(sum((p) => p.heapUsed) / 2 ** 20),
+      buffersMiB: round(sum((p) => p.arrayBuffers) / 2 ** 20),
       fds: sum((p) => p.fds),
       registry: sum((p) => p.registry),
       timers: sum((p) => p.timers),

@@ -8,7 +8,8 @@
  * - `timers`: live Timeout objects, unref'd ones included (process.getActiveResourcesInfo()
  *   lists only ref'd ones), from async_hooks with promises left out;
  * - `sockets`: live TCP socket handles, the same way;
- * - `heapUsed`: after a full GC when node runs with --expose-gc.
+ * - `heapUsed`, `arrayBuffers` (Buffers live outside the heap): after a full GC when node runs
+ *   with --expose-gc.
  * Nothing else changes in the process. Run by Node.js 24 as it is (type stripping).
  */
 import { createHook } from "node:async_hooks";
@@ -63,6 +64,7 @@ process.on("SIGUSR2", () => {
     fds: readdirSync("/proc/self/fd").length,
     rss: m.rss,
     heapUsed: m.heapUsed,
+    arrayBuffers: m.arrayBuffers,
   };
   process.stderr.write(`LINKGATE_PROBE ${JSON.stringify(sample)}\n`);
 });

@@ -257,7 +257,7 @@ export async function idleHoldings(lg: Linkgate, timeoutMs = 5000): Promise<Hold
 
 /** What linkgate holds, in a few words, for the scenario's figures. */
 function holdingsText(h: Holdings): string {
-  return `${h.fds} fds, ${h.registry} registered, ${h.timers} timers, ${h.sockets} sockets, heap ${h.heapMiB} MiB, RSS ${h.rssMiB} MiB`;
+  return `${h.fds} fds, ${h.registry} registered, ${h.timers} timers, ${h.sockets} sockets, heap ${h.heapMiB} MiB, buffers ${h.buffersMiB} MiB, RSS ${h.rssMiB} MiB`;
 }
 
 /**

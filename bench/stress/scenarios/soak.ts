@@ -120,7 +120,7 @@ export const soak: Scenario = {
         lines: lg.lines.total,
       });
       ctx.say(
-        `    ${samples.at(-1)?.atSeconds} s: RSS ${h.rssMiB} MiB, heap ${h.heapMiB} MiB, ${h.fds} fds, ${h.timers} timers, ${h.sockets} sockets, ${h.registry} registered, ${lg.lines.total} lines`,
+        `    ${samples.at(-1)?.atSeconds} s: RSS ${h.rssMiB} MiB, heap ${h.heapMiB} MiB, buffers ${h.buffersMiB} MiB, ${h.fds} fds, ${h.timers} timers, ${h.sockets} sockets, ${h.registry} registered, ${lg.lines.total} lines`,
       );
       if (!lg.running) break;
     }
@@ -153,6 +153,7 @@ export const soak: Scenario = {
         s.atSeconds,
         s.rssMiB,
         s.heapMiB,
+        s.buffersMiB,
         s.fds,
         s.timers,
         s.sockets,
@@ -164,6 +165,7 @@ export const soak: Scenario = {
       "s",
       "rssMiB",
       "heapMiB",
+      "buffersMiB",
       "fds",
       "timers",
       "sockets",
