@@ -152,9 +152,19 @@ export class Connection implements DeadlineItem, SocketOwner {
   /** The client socket is ready: the listener's limits and role, then the header deadline. */
   start(): void {
     const l = this.listener;
+    // The runtime could not tell the peer's address: it reset or closed before we got here.
+    // Not an untrusted peer (nor a source address to decide on): a client error.
+    if (this.peerAddress === "") {
+      this.terminate("CONN_CLIENT_ERROR", "ENOTCONN");
+      return;
+    }
     const max = l.config.maxConnections;
     if (max !== null && l.live.size > max) {
       this.terminate("CONN_AT_CAPACITY");
+      return;
+    }
+    if (l.overDescriptorBudget()) {
+      this.terminate("CONN_AT_FD_LIMIT");
       return;
     }
     if (l.config.proxyProtocol === "required") {

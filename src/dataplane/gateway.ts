@@ -16,6 +16,7 @@ import {
   PolicyHolder,
 } from "../policy/index.js";
 import { type Connection, NO_TENANT } from "./connection.js";
+import { processDescriptorBudget } from "./descriptor-budget.js";
 import type { Engine } from "./engine.js";
 import { runtimeEngine } from "./engines/index.js";
 import { type ConnectionObserver, ListenerRuntime } from "./listener.js";
@@ -25,6 +26,11 @@ export interface GatewayOptions {
   observer: ConnectionObserver;
   /** The socket layer; default: the runtime's own (engines/index.ts). */
   engine?: Engine;
+  /**
+   * Connections the process may hold at once before new ones are closed with CONN_AT_FD_LIMIT
+   * (descriptor-budget.ts); default: derived from RLIMIT_NOFILE at start; null: no budget.
+   */
+  descriptorBudget?: number | null;
 }
 
 export interface BoundListener {
@@ -39,6 +45,9 @@ export class Gateway {
   readonly listeners: ListenerRuntime[];
   #ready = false;
   #stopping = false;
+  /** See GatewayOptions.descriptorBudget; settled by start(), once other descriptors are open. */
+  #budgetOption: number | null | undefined;
+  descriptorBudget: number | null = null;
   /** Called when the last live connection has been reported (drain waits on it). */
   #onIdle: (() => void) | null = null;
 
@@ -50,10 +59,13 @@ export class Gateway {
       observer: options.observer,
       registry: this.registry,
       ready: () => this.#ready,
+      overDescriptorBudget: () =>
+        this.descriptorBudget !== null && this.activeConnections > this.descriptorBudget,
       finished: () => {
         if (this.#onIdle !== null && this.activeConnections === 0) this.#onIdle();
       },
     };
+    this.#budgetOption = options.descriptorBudget;
     this.listeners = options.policy.config.listeners.map((l) => new ListenerRuntime(l, context));
     this.holder.onSwap((next, previous) => this.#recheck(next, previous));
   }
@@ -65,6 +77,8 @@ export class Gateway {
   /** Binds every listener; rejects (closing what was bound) if one cannot bind. */
   async start(): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
+    this.descriptorBudget =
+      this.#budgetOption === undefined ? processDescriptorBudget() : this.#budgetOption;
     try {
       for (const l of this.listeners) bound.push({ name: l.name, ...(await l.listen()) });
     } catch (error) {

@@ -31,6 +31,8 @@ export interface ListenerContext {
   registry: ConnectionRegistry<Connection>;
   /** Whether the gateway is ready (false while starting and draining). */
   ready(): boolean;
+  /** Whether the process holds more connections than its descriptor budget allows. */
+  overDescriptorBudget(): boolean;
   /** A connection of this listener was reported (drain waits on these). */
   finished(): void;
 }
@@ -128,6 +130,10 @@ export class ListenerRuntime {
 
   ready(): boolean {
     return this.#context.ready();
+  }
+
+  overDescriptorBudget(): boolean {
+    return this.#context.overDescriptorBudget();
   }
 
   get observer(): ConnectionObserver {

@@ -112,6 +112,8 @@ export const ERROR_CATALOGUE = {
   CONN_HEADER_TIMEOUT:
     "dropped: the PROXY header and ClientHello did not arrive within headerTimeout",
   CONN_AT_CAPACITY: "dropped: the listener is at maxConnections",
+  CONN_AT_FD_LIMIT:
+    "dropped: the process holds as many connections as its descriptor limit (RLIMIT_NOFILE) allows",
   CONN_CLIENT_ERROR: "the client connection failed (reset or socket error)",
   CONN_SHUTDOWN: "closed: the drain period after SIGTERM ended",
   HEALTH_CHECK_HTTP: "a load balancer health check (LOCAL) answered with HTTP 200",

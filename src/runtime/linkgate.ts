@@ -195,7 +195,10 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
     }
     try {
       rt.listeners = await rt.gateway.start();
-      for (const l of rt.listeners) logListening(lifecycle, l.name, { host: l.host, port: l.port });
+      const descriptorBudget = rt.gateway.descriptorBudget;
+      for (const l of rt.listeners) {
+        logListening(lifecycle, l.name, { host: l.host, port: l.port }, { descriptorBudget });
+      }
       const api = config.api;
       if (api !== null && control !== null) {
         rt.admin = await startAdminServer({

@@ -521,4 +521,73 @@ describe("decision table over real sockets", () => {
       "served again below the cap",
     );
   });
+
+  test(
+    "descriptor budget: the connection over it is dropped with CONN_AT_FD_LIMIT, then served again",
+    TIMEOUT,
+    async (t) => {
+      const cert = await testCertificate(t);
+      if (cert === null) return;
+      const origin = await startOrigin(t, cert, { proxyProtocol: true });
+      const gw = await startGateway(t, testConfig(origin), { descriptorBudget: 2 });
+      assert.equal(gw.gateway.descriptorBudget, 2);
+      const addr = gw.address("privatelink");
+      const held = await Promise.all(
+        [0, 1].map(async () => {
+          const s = net.connect(addr);
+          await new Promise((r) => s.once("connect", r));
+          return s;
+        }),
+      );
+      await waitFor(() => gw.opened === 2, { what: "two connections accepted" });
+      const third = await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST });
+      assert.equal(third.ok, false);
+      assert.equal((await gw.next()).reason, "CONN_AT_FD_LIMIT");
+      for (const s of held) s.destroy();
+      await gw.waitForRecords(3);
+      assert.equal(
+        (await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST })).ok,
+        true,
+        "served again below the budget",
+      );
+    },
+  );
+
+  test(
+    "a trusted peer that resets at once is a client error, never PP_UNTRUSTED_PEER",
+    TIMEOUT,
+    async (t) => {
+      const cert = await testCertificate(t);
+      if (cert === null) return;
+      const origin = await startOrigin(t, cert, { proxyProtocol: true });
+      const gw = await startGateway(t, testConfig(origin));
+      const addr = gw.address("privatelink");
+      const count = 100;
+      await Promise.all(
+        Array.from({ length: count }, async () => {
+          const s = net.connect(addr);
+          s.on("error", () => {});
+          await new Promise((r) => s.once("connect", r));
+          s.resetAndDestroy();
+        }),
+      );
+      const recs = await gw.waitForRecords(count);
+      const reasons = new Map<string, number>();
+      for (const r of recs) reasons.set(String(r.reason), (reasons.get(String(r.reason)) ?? 0) + 1);
+      assert.deepEqual([...reasons], [["CONN_CLIENT_ERROR", count]]);
+    },
+  );
+
+  test("the default descriptor budget comes from RLIMIT_NOFILE on Linux", TIMEOUT, async (t) => {
+    const cert = await testCertificate(t);
+    if (cert === null) return;
+    const origin = await startOrigin(t, cert, { proxyProtocol: true });
+    const gw = await startGateway(t, testConfig(origin));
+    if (process.platform !== "linux") {
+      assert.equal(gw.gateway.descriptorBudget, null);
+      return;
+    }
+    const budget = gw.gateway.descriptorBudget;
+    assert.ok(budget !== null && budget > 0, `budget ${budget}`);
+  });
 });

@@ -155,10 +155,12 @@ export interface RunningGateway {
 export async function startGateway(
   t: TestContext,
   config: LinkgateConfig,
+  options: { descriptorBudget?: number | null } = {},
 ): Promise<RunningGateway> {
   const records: ConnectionRecord[] = [];
   const state = { opened: 0, cursor: 0 };
   const gateway = new Gateway({
+    ...options,
     policy: new CompiledPolicy(config),
     observer: {
       opened: () => {
