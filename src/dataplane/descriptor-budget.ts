@@ -18,11 +18,13 @@ const PER_CONNECTION = 2;
 
 /**
  * The budget for a soft descriptor limit `limit` with `inUse` already open: what is left after
- * the reserve (1/8 of the limit, at least 16 and at most 256), halved. Null: unlimited.
+ * the reserve (1/16 of the limit, at least 16 and at most 64), halved. Null: unlimited.
+ * The reserve only has to cover what is not a connection: an accept over the budget (closed at
+ * once), admin API clients, log files, the store's files or database connections.
  */
 export function budgetFor(limit: number | null, inUse: number): number | null {
   if (limit === null || !Number.isFinite(limit)) return null;
-  const reserve = Math.min(256, Math.max(16, Math.floor(limit / 8)));
+  const reserve = Math.min(64, Math.max(16, Math.floor(limit / 16)));
   return Math.max(1, Math.floor((limit - inUse - reserve) / PER_CONNECTION));
 }
 

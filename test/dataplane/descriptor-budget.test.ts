@@ -17,11 +17,12 @@ test("parseOpenFilesLimit reads the soft limit of /proc/self/limits", () => {
 
 test("budgetFor: two descriptors a connection, after those in use and a reserve", () => {
   assert.equal(budgetFor(null, 10), null);
-  // 1024: reserve 128; (1024 - 30 - 128) / 2
-  assert.equal(budgetFor(1024, 30), 433);
-  // small limits keep a reserve of 16; large ones 256
+  // 1024: reserve 64; (1024 - 30 - 64) / 2
+  assert.equal(budgetFor(1024, 30), 465);
+  // small limits keep a reserve of 16; large ones 64
   assert.equal(budgetFor(128, 30), 41);
-  assert.equal(budgetFor(1_048_576, 40), 524_140);
+  assert.equal(budgetFor(20_000, 30), 9953);
+  assert.equal(budgetFor(1_048_576, 40), 524_236);
   // never below one connection, even when the limit is already spent
   assert.equal(budgetFor(64, 100), 1);
 });
