@@ -104,8 +104,15 @@ export function toApiError(error: unknown): ApiError {
 /** Answers `error` in the API's format. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const api = toApiError(error);
-  if (api.code === "INTERNAL_ERROR" || api.code === "STORE_UNAVAILABLE") {
+  if (api.code === "INTERNAL_ERROR") {
     request.log.error({ err: error, url: request.url }, "request failed");
+  } else if (api.code === "STORE_UNAVAILABLE") {
+    // The outage itself is logged once, when the store goes down: a line per refused request,
+    // without a stack and below error, so that clients retrying do not flood the error log.
+    request.log.warn(
+      { url: request.url, method: request.method, code: api.code, reason: api.message },
+      "request refused: store unavailable",
+    );
   }
   reply
     .code(api.status)

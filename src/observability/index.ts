@@ -16,6 +16,11 @@ export {
   type ReloadProblem,
   type ReloadResult,
 } from "./logger.js";
-export { HANDSHAKE_BUCKETS, Metrics, type MetricsOptions } from "./metrics.js";
+export {
+  HANDSHAKE_BUCKETS,
+  Metrics,
+  type MetricsOptions,
+  type StoreGaugeReading,
+} from "./metrics.js";
 export { type ConnectionSink, connectionObserver } from "./observer.js";
 export type { ConnectionRecord, Decision, Endpoint } from "./types.js";

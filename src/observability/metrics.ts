@@ -194,6 +194,13 @@ class DataPlaneFamily {
   }
 }
 
+/** What the store gauges show (Metrics.observeStore). */
+export interface StoreGaugeReading {
+  up: boolean;
+  version: number;
+  fromSnapshot: boolean;
+}
+
 export class Metrics {
   /** The private registry: everything /metrics exposes. */
   readonly registry: Registry;
@@ -437,6 +444,41 @@ export class Metrics {
     }).set({ version: options.version ?? packageVersion(), node: process.version }, 1);
 
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  }
+
+  /**
+   * Exposes the store's state, read at each scrape: linkgate_store_up (1 up, 0 down: the API
+   * refuses writes, the policy in force stays), linkgate_store_policy_version and
+   * linkgate_store_policy_from_snapshot. Called once, by the process that owns the store.
+   */
+  observeStore(read: () => StoreGaugeReading | null): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, value: (r: StoreGaugeReading) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const r = read();
+          if (r === null) this.reset();
+          else this.set(value(r));
+        },
+      });
+    gauge(
+      "linkgate_store_up",
+      "1 while the store (SQLite or PostgreSQL) answers; 0 while it does not: API writes answer 503 and the last policy stays in force",
+      (r) => (r.up ? 1 : 0),
+    );
+    gauge(
+      "linkgate_store_policy_version",
+      "Change-feed version of the store's tenants in force (compare across a fleet: equal when every instance has every change)",
+      (r) => r.version,
+    );
+    gauge(
+      "linkgate_store_policy_from_snapshot",
+      "1 while the store's tenants in force come from store.snapshotPath (the database not reached since start), else 0",
+      (r) => (r.fromSnapshot ? 1 : 0),
+    );
   }
 
   /** Where the log counts come from (connectionObserver sets them). */

@@ -201,6 +201,7 @@ export class ClusterPrimary implements PolicyTarget, TenantChangeTarget {
     this.logger = logger;
     this.version = o.version;
     this.control = control;
+    if (control.store !== null) this.metrics.observeStore(() => control.storeGauges());
     const policy = new CompiledPolicy(control.compose(config));
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
     this.#reloader = new PolicyReloader({

@@ -21,7 +21,7 @@ import { registerControlPlane } from "../control/control-plane.js";
 import type { EnforcedTenants, FilePolicy, PolicyPort } from "../control/port.js";
 import { LinkgateError } from "../errors/index.js";
 import { parseIpInto } from "../ip/address.js";
-import type { Logger } from "../observability/index.js";
+import type { Logger, StoreGaugeReading } from "../observability/index.js";
 import { CompiledPolicy, type PolicyDecision } from "../policy/index.js";
 import {
   type ActivityBatch,
@@ -239,6 +239,13 @@ export class ControlRuntime implements PolicyPort {
         policyFrom: fromSnapshot ? "snapshot" : "database",
       },
     };
+  }
+
+  /** The store's state for the metrics (Metrics.observeStore); null without a store. */
+  storeGauges(): StoreGaugeReading | null {
+    const s = this.liveness().store;
+    if (s === undefined) return null;
+    return { up: s.state === "up", version: s.version, fromSnapshot: s.policyFrom === "snapshot" };
   }
 
   /** The configuration to compile: the file's, with the store's tenants after its own. */

@@ -123,6 +123,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
       policy: !worker,
       perTenantLabels: config.metrics.perTenantLabels,
     });
+    if (control?.store != null) this.metrics.observeStore(() => control.storeGauges());
     this.health = new Health();
     const policy = new CompiledPolicy(control?.compose(config) ?? config);
     const sink = connectionObserver({

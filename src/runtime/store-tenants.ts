@@ -220,6 +220,13 @@ export class StoreTenants {
       // The feed was pruned past the version applied, or is behind it (a database restored
       // from a backup older than the snapshot started from): everything is read again, and
       // the database's version is the one in force from now on.
+      const behind = changes.version < this.#version;
+      this.#logger[behind ? "warn" : "info"](
+        { versionInForce: this.#version, storeVersion: changes.version },
+        behind
+          ? "store change feed: the database is behind the policy in force (restored from an older backup?): reading everything again, the database's state wins"
+          : "store change feed: pruned past the version in force: reading everything again",
+      );
       const snapshot = await store.loadAll();
       const next = new Map(snapshot.tenants.map((t) => [t.id, t]));
       const ids = [...new Set([...this.#stored.keys(), ...next.keys()])];

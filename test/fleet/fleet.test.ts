@@ -143,6 +143,11 @@ describe("a fleet on PostgreSQL", { timeout: 120_000 }, () => {
     // Traffic through both instances for the whole outage.
     const wrong: string[] = [];
     let traffic = true;
+    // If an assertion below fails, the traffic must stop with the test (not spin on
+    // connections refused by instances already stopped).
+    t.after(() => {
+      traffic = false;
+    });
     let rounds = 0;
     const load = (async () => {
       for (; traffic; rounds++) {
@@ -167,10 +172,22 @@ describe("a fleet on PostgreSQL", { timeout: 120_000 }, () => {
       assert.equal(health.store.type, "postgres");
       assert.equal(typeof health.store.lastError, "string");
       assert.equal(await i.readyz(), 200, "the data plane is fine: still ready");
+      assert.equal(await i.metric("linkgate_store_up"), 0, `${i.name}: linkgate_store_up`);
     }
     const write = await a.api("POST", "/v1/tenants/megacorp/rules", { link: OTHER });
     assert.equal(write.status, 503);
     assert.equal(write.json.error.code, "STORE_UNAVAILABLE");
+    // Log lines are written in batches: wait for this one.
+    const refused = await waitFor(
+      () => {
+        const lines = a.serve.find("request refused: store unavailable");
+        return lines.length > 0 ? lines : undefined;
+      },
+      { timeoutMs: 5000, what: "the refused write's log line" },
+    );
+    assert.equal(refused[0].level, "warn", "below error: the outage has its own line");
+    assert.equal(refused[0].code, "STORE_UNAVAILABLE");
+    assert.equal(a.serve.find("request failed").length, 0);
     const read = await b.api("GET", "/v1/tenants/megacorp");
     assert.equal(read.status, 200);
     assert.equal(read.headers.get("linkgate-stale"), "true");
@@ -192,6 +209,7 @@ describe("a fleet on PostgreSQL", { timeout: 120_000 }, () => {
         timeoutMs: 15_000,
         what: `${i.name} to see the store up again`,
       });
+      assert.equal(await i.metric("linkgate_store_up"), 1, `${i.name}: linkgate_store_up`);
     }
     traffic = false;
     await load;
@@ -239,6 +257,8 @@ describe("a fleet on PostgreSQL", { timeout: 120_000 }, () => {
     const health = await cold.healthz();
     assert.equal(health.store.state, "down");
     assert.equal(health.store.policyFrom, "snapshot");
+    assert.equal(await cold.metric("linkgate_store_up"), 0);
+    assert.equal(await cold.metric("linkgate_store_policy_from_snapshot"), 1);
     assert.equal((await cold.api("POST", "/v1/tenants", { id: "initech" })).status, 503);
     assert.equal(
       (await cold.api("GET", "/v1/tenants/megacorp")).headers.get("linkgate-stale"),
@@ -263,5 +283,8 @@ describe("a fleet on PostgreSQL", { timeout: 120_000 }, () => {
     const up = await cold.healthz();
     assert.equal(up.store.state, "up");
     assert.equal(up.store.policyFrom, "database");
+    assert.equal(await cold.metric("linkgate_store_up"), 1);
+    assert.equal(await cold.metric("linkgate_store_policy_from_snapshot"), 0);
+    assert.equal(await cold.metric("linkgate_store_policy_version"), up.store.version);
   });
 });

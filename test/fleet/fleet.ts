@@ -87,6 +87,8 @@ export interface Instance {
   healthz(): Promise<Json>;
   /** GET /readyz's status code. */
   readyz(): Promise<number>;
+  /** The value of an unlabelled series in GET /metrics; undefined if absent. */
+  metric(name: string): Promise<number | undefined>;
   /** Whether this instance admits `link` for `tenant` now (a real connection). */
   admits(link: string, tenant: string): Promise<boolean>;
 }
@@ -153,6 +155,11 @@ function instanceOf(name: string, serve: Serve, configFile: string): Instance {
     },
     async readyz() {
       return (await fetch(`${admin}/readyz`)).status;
+    },
+    async metric(series) {
+      const text = await (await fetch(`${admin}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
     },
     admits: (link, tenant) => admits(listener, link, `${tenant}.api.example.com`),
   };

@@ -31,7 +31,7 @@ import {
 
 /** A logger whose lines are kept (parsed) in `lines`. */
 function capture() {
-  const lines: { level: number; msg: string }[] = [];
+  const lines: { level: string; msg: string }[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
       for (const line of String(chunk).split("\n")) if (line !== "") lines.push(JSON.parse(line));
@@ -196,11 +196,15 @@ describe("the store's tenants started from a snapshot", () => {
       version: older + 10,
       tenants: [storedTenant("a", [VPCE]), storedTenant("z", [VPCE])],
     };
-    const tenants = StoreTenants.fromSnapshot(store, snapshot, capture().logger);
+    const { logger, lines } = capture();
+    const tenants = StoreTenants.fromSnapshot(store, snapshot, logger);
     t.after(() => tenants.close());
     const target = recorder();
     tenants.follow(target);
     await waitFor(() => target.applied.length === 1, { what: "the reload" });
+    const said = lines.filter((l) => l.msg.includes("the database is behind the policy in force"));
+    assert.equal(said.length, 1, "said once, as a warning");
+    assert.equal(said[0].level, "warn");
     assert.deepEqual(linksOf(target.applied[0].get("a")), [GCP], "the database wins");
     assert.equal(target.applied[0].get("z"), null, "a tenant it does not have is removed");
     assert.equal(tenants.version, older, "the database's version is followed from now on");
