@@ -67,19 +67,12 @@ async function seed(server: ConsoleServer): Promise<string> {
   return token;
 }
 
-/** A page signed in with `token`, for `tenant` (null: as an admin, on the tenant list). */
-async function signedIn(
-  browser: Browser,
-  origin: string,
-  token: string,
-  tenant: string | null,
-  viewport = DESKTOP,
-) {
+/** A page signed in with `token`: its tenant's view, or an admin's tenant list. */
+async function signedIn(browser: Browser, origin: string, token: string, viewport = DESKTOP) {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   await page.goto(`${origin}/console/`);
   await page.getByLabel("Token", { exact: true }).fill(token);
-  if (tenant !== null) await page.getByLabel(/^Tenant/).fill(tenant);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { level: 1 }).waitFor();
   await page.locator("#observed-table, #tenants-table").first().waitFor();
@@ -115,7 +108,7 @@ try {
   await signIn.getByRole("heading", { name: "Sign in" }).waitFor();
   await shoot(signIn, "console-sign-in.png");
 
-  const tenant = await signedIn(browser, origin, token, "megacorp");
+  const tenant = await signedIn(browser, origin, token);
   await shoot(tenant, "console-tenant.png", true);
   await tenant.getByLabel("VPC endpoint ID").fill("vpce-0123456789ABCDEF0");
   await tenant.locator("#rule-endpoint-problem").waitFor();
@@ -123,19 +116,19 @@ try {
   await shoot(tenant, "console-add-rule.png");
 
   // Enforcing with a policy that refuses all of today's traffic: the lockout guard.
-  const guardPage = await signedIn(browser, origin, await guardDemo(server), "megacorp-staging");
+  const guardPage = await signedIn(browser, origin, await guardDemo(server));
   await guardPage.getByRole("switch", { name: "Enforce" }).click();
   await guardPage.locator("#confirm-ok").click();
   await guardPage.locator("#guard").waitFor();
   await guardPage.locator("#guard-confirm").check();
   await shoot(guardPage, "console-lockout-guard.png");
 
-  const phone = await signedIn(browser, origin, token, "megacorp", PHONE);
+  const phone = await signedIn(browser, origin, token, PHONE);
   await shoot(phone, "console-tenant-phone.png");
   await phone.locator("#observed-title").scrollIntoViewIfNeeded();
   await shoot(phone, "console-observed-phone.png");
 
-  const admin = await signedIn(browser, origin, ADMIN_TOKEN, null);
+  const admin = await signedIn(browser, origin, ADMIN_TOKEN);
   await shoot(admin, "console-admin.png");
 
   // Page weight: what a first visit downloads.
@@ -186,7 +179,6 @@ try {
     const page = await context.newPage();
     await page.goto(`${origin}/console/`);
     await page.getByLabel("Token", { exact: true }).fill(token);
-    await page.getByLabel(/^Tenant/).fill("megacorp");
     const start = Date.now();
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.locator("#observed-table tbody tr").first().waitFor();

@@ -245,6 +245,21 @@ export const NewTokenView = Type.Object(
   { additionalProperties: false, description: "A tenant token just minted, with its secret." },
 );
 
+export const WhoamiView = Type.Object(
+  {
+    kind: Type.Union([Type.Literal("admin"), Type.Literal("tenant")], {
+      description: "An admin token, or a tenant token.",
+    }),
+    tenant: Type.Union([Type.String(), Type.Null()], {
+      description: "The tenant a tenant token belongs to; null for an admin token.",
+    }),
+    tokenId: Type.Union([Type.String(), Type.Null()], {
+      description: "A tenant token's id (as the token list shows it); null for an admin token.",
+    }),
+  },
+  { additionalProperties: false, description: "What a bearer token is." },
+);
+
 export const ObservedView = Type.Object(
   {
     identity: Type.String({

@@ -35,7 +35,7 @@ test("traffic through linkgate appears in the console; one click admits the endp
   const w = await openPage(browser, r.base);
   t.after(() => w.close());
   const { page } = w;
-  await signIn(page, r.base, token, "megacorp");
+  await signIn(page, r.base, token);
   await page.getByRole("heading", { level: 1, name: "megacorp" }).waitFor();
   await page.locator("#observed-table", { hasText: "Nothing has connected yet" }).waitFor();
 

@@ -955,6 +955,25 @@ describe("tokens", () => {
   });
 });
 
+describe("whoami", () => {
+  test("a token says what it is: admin, or which tenant and which token", async (t) => {
+    const api = await startApi(t);
+    await create(api, { id: "m" });
+    assert.deepEqual(await api.ok<Json>(200, "GET", "/v1/whoami"), {
+      kind: "admin",
+      tenant: null,
+      tokenId: null,
+    });
+    const minted = await api.ok<Json>(201, "POST", `${T}/m/tokens`);
+    const response = await api.call("GET", "/v1/whoami", { token: minted.token });
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers["cache-control"], "no-store");
+    assert.deepEqual(response.json(), { kind: "tenant", tenant: "m", tokenId: minted.id });
+    await api.fails(401, "AUTH_REQUIRED", "GET", "/v1/whoami", { token: null });
+    await api.fails(401, "AUTH_INVALID", "GET", "/v1/whoami", { token: "lgt_nope" });
+  });
+});
+
 describe("audit", () => {
   test("every change, with its actor, before and after", async (t) => {
     const api = await startApi(t);

@@ -5,6 +5,7 @@ import { OBSERVED_ROUTES } from "./observed.js";
 import { RULE_ROUTES } from "./rules.js";
 import { TENANT_ROUTES } from "./tenants.js";
 import { TOKEN_ROUTES } from "./tokens.js";
+import { WHOAMI_ROUTES } from "./whoami.js";
 
 export const API_ROUTES: readonly RouteSpec[] = [
   ...TENANT_ROUTES,
@@ -12,4 +13,5 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...OBSERVED_ROUTES,
   ...TOKEN_ROUTES,
   ...AUDIT_ROUTES,
+  ...WHOAMI_ROUTES,
 ];

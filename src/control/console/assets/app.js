@@ -1,7 +1,7 @@
 // The console's entry point: signing in and out, and which view the address shows: #/ is an
 // admin's tenant list, #/tenants/<id> one tenant. The token never goes in the address.
 import { showTenants } from "./admin.js";
-import { Api, ApiError, tenantPath } from "./api.js";
+import { Api } from "./api.js";
 import { byId, h, replace } from "./dom.js";
 import { leaveTenantView, showTenant } from "./tenant.js";
 import { notify, showError } from "./ui.js";
@@ -60,15 +60,6 @@ function showSignIn() {
     spellcheck: "false",
     "aria-describedby": "token-hint",
   });
-  const tenant = h("input", {
-    id: "tenant",
-    name: "tenant",
-    autocomplete: "off",
-    autocapitalize: "none",
-    spellcheck: "false",
-    pattern: "[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?",
-    "aria-describedby": "tenant-hint",
-  });
   const remember = h("input", { id: "remember", type: "checkbox" });
   const button = h("button", { type: "submit" }, "Sign in");
   const form = h(
@@ -87,18 +78,6 @@ function showSignIn() {
       { id: "token-hint", class: "hint" },
       "A tenant token (lgt_…) from your provider, or an admin token. The page keeps it in memory and sends it only to linkgate's API, never in the address.",
     ),
-    h(
-      "label",
-      { for: "tenant" },
-      "Tenant ",
-      h("span", { class: "muted" }, "(with a tenant token)"),
-    ),
-    tenant,
-    h(
-      "p",
-      { id: "tenant-hint", class: "hint" },
-      "Your tenant id, as in your host names: megacorp. Admins may leave it empty to list every tenant.",
-    ),
     h("label", { class: "check" }, remember, " Stay signed in while this tab is open"),
     error,
     h("div", { class: "actions" }, button),
@@ -108,7 +87,7 @@ function showSignIn() {
     replace(error);
     button.disabled = true;
     try {
-      const next = await signIn(token.value.trim(), tenant.value.trim(), remember.checked);
+      const next = await signIn(token.value.trim(), remember.checked);
       setSession(next);
       notify("");
       navigate(next.tenant === null ? "#/" : `#/tenants/${next.tenant}`);
@@ -124,30 +103,20 @@ function showSignIn() {
 }
 
 /**
- * Finds what the token is, before anything is kept. Tenant tokens are "lgt_…" (docs/api.md)
- * and read their own tenant; any other token is taken for an admin's and lists tenants (a
- * tenant token would be refused that with 403, and is then tried as one).
+ * Asks the API what the token is (GET /v1/whoami), before anything is kept: an admin's lists
+ * the tenants, a tenant's opens its own tenant.
  * @param {string} token
- * @param {string} tenant
  * @param {boolean} remember
  * @returns {Promise<Session>}
  */
-async function signIn(token, tenant, remember) {
+async function signIn(token, remember) {
   const probe = new Api(() => {});
   probe.setToken(token);
-  if (!token.startsWith("lgt_")) {
-    try {
-      await probe.request("GET", "/v1/tenants", { query: { limit: 1 } });
-      return { token, admin: true, tenant: tenant === "" ? null : tenant, remember };
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== "AUTH_FORBIDDEN") throw error;
-    }
-  }
-  if (tenant === "") {
-    throw new ApiError(400, "TENANT_REQUIRED", "This is a tenant token: enter your tenant id too.");
-  }
-  await probe.request("GET", tenantPath(tenant));
-  return { token, admin: false, tenant, remember };
+  const who = /** @type {{kind: string, tenant: string | null}} */ (
+    await probe.request("GET", "/v1/whoami")
+  );
+  if (who.kind === "admin") return { token, admin: true, tenant: null, remember };
+  return { token, admin: false, tenant: /** @type {string} */ (who.tenant), remember };
 }
 
 /** @param {string} hash */
