@@ -18,9 +18,21 @@ export interface PolicySnapshot {
   readonly result: ConfigResult;
 }
 
+/** What `read(known)` answers when the content's version is `known`: nothing was parsed. */
+export interface UnchangedSnapshot {
+  readonly version: string;
+  readonly result: null;
+}
+
 export interface PolicySource {
   /** Reads the whole source once. Never throws: a problem is an error in the result. */
   read(): Promise<PolicySnapshot>;
+  /**
+   * The same, except that content whose version is `known` (the version in force) is not
+   * parsed: the file is checked every 2 s, and parsing and validating a large file each time
+   * would hold the event loop, and every connection on it, for nothing.
+   */
+  read(known: string | null): Promise<PolicySnapshot | UnchangedSnapshot>;
 }
 
 /**
@@ -35,7 +47,9 @@ export class ConfigFileSource implements PolicySource {
     this.path = path;
   }
 
-  async read(): Promise<PolicySnapshot> {
+  read(): Promise<PolicySnapshot>;
+  read(known: string | null): Promise<PolicySnapshot | UnchangedSnapshot>;
+  async read(known: string | null = null): Promise<PolicySnapshot | UnchangedSnapshot> {
     let bytes: Buffer;
     try {
       // One open: the size checked and the bytes read are those of the same file, even if the
@@ -61,6 +75,7 @@ export class ConfigFileSource implements PolicySource {
       return this.#unreadable(`cannot be read: ${e.message}`);
     }
     const version = createHash("sha256").update(bytes).digest("hex");
+    if (version === known) return { version, result: null };
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -195,10 +195,14 @@ export class PolicyReloader {
     let update: PolicyUpdate;
     let report: ApplyReport;
     try {
-      snapshot = await this.#source.read();
-      if (!force && snapshot.version !== null && snapshot.version === this.#version) {
+      const read = await this.#source.read(force ? null : this.#version);
+      if (
+        read.result === null ||
+        (!force && read.version !== null && read.version === this.#version)
+      ) {
         return { result: "unchanged", generation: this.#generation, problems: [] };
       }
+      snapshot = read;
       const loaded = snapshot.result;
       if (!loaded.ok) {
         this.#version = snapshot.version ?? this.#version;

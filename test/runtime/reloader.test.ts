@@ -5,11 +5,18 @@
  * that cannot bring every process to the policy makes the reload incomplete, not ok.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { LinkgateConfig } from "../../src/config/types.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
-import type { PolicySnapshot, PolicySource } from "../../src/runtime/policy-source.js";
+import {
+  ConfigFileSource,
+  type PolicySnapshot,
+  type PolicySource,
+} from "../../src/runtime/policy-source.js";
 import {
   type ApplyReport,
   PolicyReloader,
@@ -45,8 +52,11 @@ const invalid = (version: string): PolicySnapshot => ({
 class ScriptedSource implements PolicySource {
   readonly pending: ((s: PolicySnapshot) => void)[] = [];
   reads = 0;
-  read(): Promise<PolicySnapshot> {
+  /** The `known` version of each read (null: parse whatever it holds). */
+  readonly knowns: (string | null)[] = [];
+  read(known: string | null = null): Promise<PolicySnapshot> {
     this.reads++;
+    this.knowns.push(known);
     return new Promise((resolve) => this.pending.push(resolve));
   }
   /** Answers the oldest read (waiting for it to be made). */
@@ -162,6 +172,18 @@ describe("PolicyReloader", () => {
     );
     assert.equal(await counted("ok"), 1);
     assert.equal(await counted("error"), 3);
+    // Each unforced read was told the version in force, so that the source can skip parsing
+    // it; the forced one was not.
+    assert.deepEqual(source.knowns, ["v1", null, "v1", "v2", "v2", "v2"]);
+  });
+
+  test("a source that skipped parsing content in force: unchanged, nothing logged", async () => {
+    const { source, target, reloader, reloads } = setup();
+    const outcome = reloader.request({ source: "file", force: false });
+    await source.answer({ version: "v1", result: null } as unknown as PolicySnapshot);
+    assert.deepEqual(await outcome, { result: "unchanged", generation: 1, problems: [] });
+    assert.equal(target.applied.length, 0);
+    assert.deepEqual(reloads(), []);
   });
 
   test("a policy that changes the listeners is refused; the one in force stays", async () => {
@@ -220,5 +242,24 @@ describe("PolicyReloader", () => {
       reloads().map((l) => l.msg),
       ["reload failed", "reload ok"],
     );
+  });
+});
+
+describe("ConfigFileSource", () => {
+  test("content whose version is known is hashed, not parsed; changed content is parsed", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "linkgate-source-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "linkgate.yaml");
+    writeFileSync(file, "listeners: [\n");
+    const source = new ConfigFileSource(file);
+    const first = await source.read();
+    assert.ok(first.version !== null);
+    assert.equal(first.result.ok, false, "parsed: a syntax error");
+    const again = await source.read(first.version);
+    assert.deepEqual(again, { version: first.version, result: null }, "not parsed");
+    writeFileSync(file, "listeners: []\n");
+    const changed = await source.read(first.version);
+    assert.notEqual(changed.version, first.version);
+    assert.ok(changed.result !== null, "a new version is parsed");
   });
 });
