@@ -315,7 +315,7 @@ export const ListenerSchema = Type.Object(
         minimum: LIMITS.maxConnections.min,
         maximum: LIMITS.maxConnections.max,
         description:
-          "Concurrent connections on this listener, per process; beyond it, new connections are closed at once. With `serve --workers N` every worker applies it to its own connections: the instance admits up to N times this (docs/multicore.md). Absent: no cap beyond the process's.",
+          "Concurrent connections on this listener, per process; beyond it, new connections are closed at once. With `serve --workers N` every worker applies it to its own connections: the instance admits up to N times this (docs/multicore.md). Absent: no cap beyond the process's descriptor budget, derived from its open-files limit: past it, every listener closes new connections with CONN_AT_FD_LIMIT (docs/observability.md).",
         examples: [10000],
       }),
     ),
