@@ -81,15 +81,21 @@ export class Backend {
     this.proc = proc;
   }
 
+  /**
+   * `command`: the suite's lgbench (its Env), or the program and leading arguments of any tool
+   * with lgbench's `server` mode (the stress suite's loadgen.ts, where no C compiler is).
+   */
   static async start(
-    env: Env,
+    command: Env | readonly string[],
     behaviour: Behaviour,
     extra: string[] = [],
     maxSeconds = 1800,
   ): Promise<Backend> {
+    const [program, ...lead] = Array.isArray(command) ? command : [(command as Env).helper];
     const proc = new Proc(
-      env.helper,
+      program,
       [
+        ...lead,
         "server",
         "--listen",
         "127.0.0.2:0",
@@ -119,21 +125,25 @@ export class Backend {
     return j as unknown as BackendStats;
   }
 
-  /** Polls the counters until `done` accepts them; returns the last ones. */
+  /** Polls the counters until `done` accepts them or `timeoutMs` is up; returns the last ones. */
+  async settle(done: (s: BackendStats) => boolean, timeoutMs = 5000): Promise<BackendStats> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.stats();
+      if (done(s) || Date.now() > deadline) return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** As settle, but throws, naming `what`, if the time is up first. */
   async waitStats(
     done: (s: BackendStats) => boolean,
     timeoutMs: number,
     what: string,
   ): Promise<BackendStats> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.stats();
-      if (done(s)) return s;
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}: backend ${JSON.stringify(s)}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const s = await this.settle(done, timeoutMs);
+    if (!done(s)) throw new Error(`timed out waiting for ${what}: backend ${JSON.stringify(s)}`);
+    return s;
   }
 
   async stop(): Promise<BackendStats | null> {

@@ -59,74 +59,8 @@ function spawnTool(tools: Tools, args: string[], name: string, node = false): Pr
 
 // ---------------------------------------------------------------------------------------------
 
-export type Behaviour = "reply" | "drop" | "hold" | "sink" | "source";
-
-export interface BackendStats {
-  accepted: number;
-  completed: number;
-  active: number;
-  holding: number;
-  incomplete: number;
-  errors: number;
-}
-
-/** The backend: answers each request (PROXY header and ClientHello) as `behaviour` says. */
-export class Backend {
-  readonly proc: Proc;
-  port = 0;
-  readonly host = "127.0.0.2";
-
-  private constructor(proc: Proc) {
-    this.proc = proc;
-  }
-
-  static async start(tools: Tools, behaviour: Behaviour, extra: string[] = []): Promise<Backend> {
-    const proc = spawnTool(
-      tools,
-      [
-        "server",
-        "--listen",
-        "127.0.0.2:0",
-        "--behaviour",
-        behaviour,
-        "--max-seconds",
-        "1800",
-        ...extra,
-      ],
-      `backend (${behaviour})`,
-    );
-    const b = new Backend(proc);
-    b.port = Number(
-      (await proc.waitJson((j) => j.event === "listening", 10_000, "the backend")).port,
-    );
-    return b;
-  }
-
-  get target(): string {
-    return `${this.host}:${this.port}`;
-  }
-
-  async stats(): Promise<BackendStats> {
-    const from = this.proc.lines.length;
-    this.proc.signal("SIGUSR1");
-    return (await this.proc.waitJson(
-      (j) => j.event === "stats",
-      5000,
-      "backend stats",
-      from,
-    )) as unknown as BackendStats;
-  }
-
-  /** Polls the counters until `done` accepts them (or the time is up); returns the last. */
-  async settle(done: (s: BackendStats) => boolean, timeoutMs = 5000): Promise<BackendStats> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.stats();
-      if (done(s) || Date.now() > deadline) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+// The backend is bench/ suite's (bench/lib/systems.ts), started with `tools.load`.
+export { Backend, type BackendStats, type Behaviour } from "../../lib/systems.js";
 
 // ---------------------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ export const slowHeaderFlood: Scenario = {
   limitSeconds: (o) => bySize(o.size, { quick: 60, full: 150 }),
   async run(ctx: Context) {
     const s = ctx.pick(sizes);
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const lg = await start(ctx, backend, { headerTimeout: `${s.headerTimeoutMs}ms` });
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
@@ -187,7 +187,7 @@ export const connectionChurn: Scenario = {
   limitSeconds: (o) => bySize(o.size, { quick: 60, full: 120 }),
   async run(ctx) {
     const seconds = ctx.pick({ ci: 1, quick: 3, full: 30 });
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const lg = await start(ctx, backend, { headerTimeout: "2s" });
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
@@ -276,7 +276,7 @@ export const deniedFlood: Scenario = {
   limitSeconds: (o) => bySize(o.size, { quick: 60, full: 120 }),
   async run(ctx) {
     const seconds = ctx.pick({ ci: 1.5, quick: 3, full: 20 });
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const lg = await start(ctx, backend);
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);
@@ -359,8 +359,8 @@ export const fdLimit: Scenario = {
   limitSeconds: () => 120,
   async run(ctx) {
     const limit = ctx.pick({ ci: 128, quick: 256, full: 1024 });
-    const backend = await Backend.start(ctx.tools, "hold");
-    const replying = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "hold");
+    const replying = await Backend.start(ctx.tools.load, "reply");
     const lg = await start(ctx, backend, { headerTimeout: "20s", connectTimeout: "2s" }, limit);
     const port = lg.port("pl");
     const allowed = ctx.file("allowed", ctx.payloads.allowed);

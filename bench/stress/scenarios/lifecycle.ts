@@ -78,7 +78,7 @@ export const reloadStorm: Scenario = {
   async run(ctx) {
     const seconds = ctx.pick({ ci: 3, quick: 5, full: 30 });
     const k = 20;
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const echo = await Origin.start({ kind: "echo" });
     const base = config(ctx, backend, echo);
     const bigger = config(ctx, backend, echo, { extraTenants: 200 });
@@ -193,7 +193,7 @@ export const sigterm: Scenario = {
     const k = 30;
     const slowCount = 50;
     const drainMs = 2000;
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const echo = await Origin.start({ kind: "echo" });
     const lg = await Linkgate.start({
       config: config(ctx, backend, echo, { drainTimeout: `${drainMs}ms`, headerTimeout: "10s" }),
@@ -340,7 +340,7 @@ export const workerKill: Scenario = {
     const k = 20;
     const before = ctx.pick({ ci: 1, quick: 2, full: 5 });
     const afterSeconds = ctx.pick({ ci: 2, quick: 3, full: 10 });
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const echo = await Origin.start({ kind: "echo" });
     const lg = await Linkgate.start({
       config: config(ctx, backend, echo),

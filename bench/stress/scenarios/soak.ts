@@ -43,7 +43,7 @@ export const soak: Scenario = {
   limitSeconds: (o) => bySize(o.size, { quick: 20, full: o.soakSeconds ?? 600 }) + 120,
   async run(ctx) {
     const seconds = ctx.pick({ quick: 20, full: ctx.options.soakSeconds ?? 600 });
-    const backend = await Backend.start(ctx.tools, "reply");
+    const backend = await Backend.start(ctx.tools.load, "reply");
     const echo = await Origin.start({ kind: "echo" });
     const lg = await Linkgate.start({
       config: soakConfig(ctx, backend, echo, 0),
