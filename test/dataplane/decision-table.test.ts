@@ -488,6 +488,32 @@ describe("decision table over real sockets", () => {
     },
   );
 
+  /**
+   * With a cap of 2 on `gw`'s privatelink listener: two idle connections fill it, a third is
+   * dropped with `reason`, and once the two close a connection is served again.
+   */
+  async function overTheCap(gw: RunningGateway, reason: string): Promise<void> {
+    const addr = gw.address("privatelink");
+    const held = await Promise.all(
+      [0, 1].map(async () => {
+        const s = net.connect(addr);
+        await new Promise((r) => s.once("connect", r));
+        return s;
+      }),
+    );
+    await waitFor(() => gw.opened === 2, { what: "two connections accepted" });
+    const third = await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST });
+    assert.equal(third.ok, false);
+    assert.equal((await gw.next()).reason, reason);
+    for (const s of held) s.destroy();
+    await gw.waitForRecords(3);
+    assert.equal(
+      (await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST })).ok,
+      true,
+      "served again below the cap",
+    );
+  }
+
   test("maxConnections: the connection over the cap is dropped", TIMEOUT, async (t) => {
     const cert = await testCertificate(t);
     if (cert === null) return;
@@ -500,26 +526,7 @@ describe("decision table over real sockets", () => {
         base.listeners[1],
       ],
     });
-    const addr = gw.address("privatelink");
-    const held = await Promise.all(
-      [0, 1].map(async () => {
-        const s = net.connect(addr);
-        await new Promise((r) => s.once("connect", r));
-        return s;
-      }),
-    );
-    await waitFor(() => gw.opened === 2, { what: "two connections accepted" });
-    const third = await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST });
-    assert.equal(third.ok, false);
-    const rec = await gw.next();
-    assert.equal(rec.reason, "CONN_AT_CAPACITY");
-    for (const s of held) s.destroy();
-    await gw.waitForRecords(3);
-    assert.equal(
-      (await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST })).ok,
-      true,
-      "served again below the cap",
-    );
+    await overTheCap(gw, "CONN_AT_CAPACITY");
   });
 
   test(
@@ -531,25 +538,7 @@ describe("decision table over real sockets", () => {
       const origin = await startOrigin(t, cert, { proxyProtocol: true });
       const gw = await startGateway(t, testConfig(origin), { descriptorBudget: 2 });
       assert.equal(gw.gateway.descriptorBudget, 2);
-      const addr = gw.address("privatelink");
-      const held = await Promise.all(
-        [0, 1].map(async () => {
-          const s = net.connect(addr);
-          await new Promise((r) => s.once("connect", r));
-          return s;
-        }),
-      );
-      await waitFor(() => gw.opened === 2, { what: "two connections accepted" });
-      const third = await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST });
-      assert.equal(third.ok, false);
-      assert.equal((await gw.next()).reason, "CONN_AT_FD_LIMIT");
-      for (const s of held) s.destroy();
-      await gw.waitForRecords(3);
-      assert.equal(
-        (await connectThrough({ ...addr, preamble: pp2(VPCE), servername: HOST })).ok,
-        true,
-        "served again below the budget",
-      );
+      await overTheCap(gw, "CONN_AT_FD_LIMIT");
     },
   );
 
