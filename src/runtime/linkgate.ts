@@ -16,7 +16,12 @@ import { type ConfigError, formatConfigError } from "../config/index.js";
 import type { LinkgateConfig, TenantConfig } from "../config/types.js";
 import { type AdminServer, startAdminServer } from "../control/admin-server.js";
 import { adminTokensFromEnv } from "../control/auth.js";
-import { type BoundListener, type ConnectionObserver, Gateway } from "../dataplane/index.js";
+import {
+  type BoundListener,
+  type ConnectionObserver,
+  type Engine,
+  Gateway,
+} from "../dataplane/index.js";
 import {
   type ConnectionLog,
   connectionObserver,
@@ -58,6 +63,11 @@ export interface StartOptions {
   /** Reload when the file changes (default true). */
   watchFile?: boolean;
   version: string;
+  /**
+   * The data plane's socket layer; default the runtime's own (dataplane/engines). A benchmark
+   * (bench/connection-path.ts) passes one without sockets to time linkgate's own work.
+   */
+  engine?: Engine;
   /**
    * Run as worker `id` of `linkgate serve --workers N`, from `config`, which the primary has
    * loaded and validated: no file read, no file watch, no admin endpoint (the primary serves
@@ -114,6 +124,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
     worker: boolean,
     control: ControlRuntime | null,
     reportActivity: ((batch: ActivityBatch) => void) | null = null,
+    engine?: Engine,
   ) {
     this.configFile = configFile;
     this.logger = logger;
@@ -150,7 +161,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
     }
     const observer: ConnectionObserver =
       decided === undefined ? sink : { opened: sink.opened, closed: sink.closed, decided };
-    this.gateway = new Gateway({ policy, observer });
+    this.gateway = new Gateway({ policy, observer, engine });
     // Series of tenants that left the policy (a reload, an API delete) leave the scrapes.
     this.gateway.holder.onSwap((next) => this.metrics.retainTenants((id) => next.tenants.has(id)));
     this.metrics.policyReloaded(true, policy.tenants.size, policy.ruleCount);
@@ -189,6 +200,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
         o.worker !== undefined,
         control,
         o.worker?.reportActivity ?? null,
+        o.engine,
       );
     } catch (error) {
       await control?.close();

@@ -1,0 +1,229 @@
+/**
+ * linkgate's own work per connection, without sockets: `linkgate serve` as `npm run bench` runs
+ * it (the suite's 10-tenant policy, the control plane, metrics, a connection line at info),
+ * started with an engine that has no sockets, and driven through the socket events of an
+ * allowed connection: accept, the PROXY v2 header and the Chromium ClientHello in one read,
+ * the decision, the upstream connected, the fresh header and the hello written upstream, a
+ * 64-byte answer relayed, both FINs, both closes. About 50 connections are in flight at once,
+ * as under the suite's 50 clients, so that what lives as long as a connection is alive when
+ * the garbage collector runs.
+ *
+ *   npm run bench:connection [-- --connections 100000 --rounds 5 --in-flight 50 --log warn]
+ *
+ * What it measures is what linkgate adds to its runtime's floor in user time: the socket
+ * layer (Node's streams, the system calls) is not in it. CPU is the process's user + system
+ * time, helper threads (GC) included. Connection lines go to a LineOutput on /dev/null.
+ * Prints numbers only, asserts nothing.
+ */
+import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PerformanceObserver, performance } from "node:perf_hooks";
+import type {
+  Engine,
+  EngineServer,
+  EngineSocket,
+  ListenOptions,
+  SocketOwner,
+} from "../src/dataplane/index.js";
+import { LineOutput } from "../src/observability/line-output.js";
+import { LinkgateRuntime } from "../src/runtime/linkgate.js";
+import { AWS_LINK, buildPayloads } from "./lib/payloads.js";
+import { generatePolicy } from "./lib/policy.js";
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer`);
+  return n;
+}
+const CONNECTIONS = option("--connections", 100_000);
+const ROUNDS = option("--rounds", 5);
+const IN_FLIGHT = option("--in-flight", 50);
+const logIndex = process.argv.indexOf("--log");
+const LOG_LEVEL = logIndex >= 0 ? process.argv[logIndex + 1] : "info";
+if (LOG_LEVEL !== "info" && LOG_LEVEL !== "warn") throw new Error("--log info|warn");
+
+/** A socket that goes nowhere: writes are taken whole, everything else is a no-op. */
+class NullSocket implements EngineSocket {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  owner: SocketOwner | null = null;
+  written = 0;
+  constructor(address: string, port: number) {
+    this.remoteAddress = address;
+    this.remotePort = port;
+  }
+  localAddress(): { address: string; port: number } {
+    return { address: "127.0.0.41", port: 443 };
+  }
+  write(_buffer: Buffer, length: number): boolean {
+    this.written += length;
+    return true;
+  }
+  shutdown(): void {}
+  pause(): void {}
+  resume(): void {}
+  destroy(): void {}
+  setKeepAlive(): void {}
+  relayReads(): void {}
+}
+
+let acceptOne: ((socket: EngineSocket) => SocketOwner) | null = null;
+/** The upstream socket the last decision dialled. */
+let dialled: NullSocket | null = null;
+
+const nullEngine: Engine = {
+  name: "node",
+  listen(
+    options: ListenOptions,
+    accept: (socket: EngineSocket) => SocketOwner,
+  ): Promise<EngineServer> {
+    acceptOne = accept;
+    return Promise.resolve({ host: options.host, port: options.port, stopAccepting() {} });
+  },
+  connect(_host: string, _port: number, owner: SocketOwner): EngineSocket {
+    const s = new NullSocket("", 0);
+    s.owner = owner;
+    dialled = s;
+    return s;
+  },
+};
+
+/** One connection's sockets and its next step. */
+interface Slot {
+  client: NullSocket | null;
+  upstream: NullSocket | null;
+  owner: SocketOwner | null;
+  step: number;
+}
+
+const payloads = buildPayloads();
+const ANSWER = Buffer.alloc(64, 0x17);
+let accepted = 0;
+
+/** Moves a slot one step on; returns true when its connection has ended. */
+function advance(slot: Slot): boolean {
+  switch (slot.step++) {
+    case 0: {
+      // A fresh address string per connection, as the engine reads it from the socket.
+      const client = new NullSocket(`127.0.0.${1 + (accepted & 0)}`, 1024 + (accepted++ % 60000));
+      const owner = (acceptOne as (s: EngineSocket) => SocketOwner)(client);
+      client.owner = owner;
+      slot.client = client;
+      slot.owner = owner;
+      dialled = null;
+      owner.onOpen(client);
+      owner.onData(client, payloads.allowed, payloads.allowed.length);
+      if (dialled === null) throw new Error("the allowed payload was not routed upstream");
+      slot.upstream = dialled;
+      return false;
+    }
+    case 1:
+      slot.owner?.onOpen(slot.upstream as NullSocket);
+      return false;
+    case 2:
+      slot.owner?.onData(slot.upstream as NullSocket, ANSWER, ANSWER.length);
+      return false;
+    default: {
+      const { owner, client, upstream } = slot as Required<{
+        [K in keyof Slot]: NonNullable<Slot[K]>;
+      }>;
+      owner.onEnd(upstream);
+      owner.onEnd(client);
+      owner.onClose(upstream);
+      owner.onClose(client);
+      if (upstream.written < payloads.helloBytes) {
+        throw new Error("the upstream did not get the client's bytes");
+      }
+      slot.step = 0;
+      return true;
+    }
+  }
+}
+
+/** Runs `count` connections, IN_FLIGHT at a time; yields to the event loop now and then. */
+async function drive(count: number): Promise<void> {
+  const slots: Slot[] = [];
+  for (let i = 0; i < IN_FLIGHT; i++)
+    slots.push({ client: null, upstream: null, owner: null, step: 0 });
+  let done = 0;
+  let started = 0;
+  // Stagger: slot i starts i steps late, so the in-flight connections are at every step.
+  let tick = 0;
+  while (done < count) {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      if (s.step === 0 && (started >= count || tick < i % 4)) continue;
+      if (s.step === 0) started++;
+      if (advance(s)) done++;
+    }
+    tick++;
+    if ((tick & 255) === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), "linkgate-connection-path-"));
+  const { config } = generatePolicy({
+    tenants: 10,
+    rules: 100,
+    listen: "127.0.0.41:443",
+    upstream: "127.0.0.2:443",
+    upstreamProxy: "v2",
+    sni: payloads.sni,
+    allowedLink: AWS_LINK,
+    logLevel: LOG_LEVEL as "info" | "warn",
+    adminBind: "127.0.0.1:0",
+  });
+  const file = join(tmp, "linkgate.json");
+  writeFileSync(file, JSON.stringify(config));
+  const lines = new LineOutput({ fd: openSync("/dev/null", "w") });
+  const rt = await LinkgateRuntime.start({
+    configFile: file,
+    version: "bench",
+    watchFile: false,
+    engine: nullEngine,
+    logDestination: lines as unknown as NodeJS.WritableStream,
+  });
+  const gcs = { count: 0, ms: 0, major: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcs.count++;
+      gcs.ms += e.duration;
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind !== undefined && kind !== 1) gcs.major++; // 1: NODE_PERFORMANCE_GC_MINOR
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+
+  await drive(Math.min(CONNECTIONS, 20_000)); // warm-up: the JIT, the heap's sizes
+  console.log(
+    `linkgate's own work per allowed connection, no sockets (${process.versions.bun ? `Bun ${process.versions.bun}` : `Node.js ${process.version}`}); ${CONNECTIONS} connections per round, ${IN_FLIGHT} in flight, connection lines at ${LOG_LEVEL}`,
+  );
+  const perRound: number[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    gcs.count = 0;
+    gcs.ms = 0;
+    gcs.major = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await drive(CONNECTIONS);
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    await new Promise((resolve) => setImmediate(resolve)); // let the GC entries arrive
+    const us = (cpu.user + cpu.system) / CONNECTIONS;
+    perRound.push(us);
+    console.log(
+      `  round ${r}: ${us.toFixed(2)} µs CPU/conn (user ${(cpu.user / CONNECTIONS).toFixed(2)}, system ${(cpu.system / CONNECTIONS).toFixed(2)}), ${((wall * 1000) / CONNECTIONS).toFixed(2)} µs wall/conn; GC: ${gcs.count} pauses (${gcs.major} major), ${((gcs.ms * 1000) / CONNECTIONS).toFixed(2)} µs/conn paused`,
+    );
+  }
+  perRound.sort((a, b) => a - b);
+  console.log(`median: ${perRound[Math.floor(perRound.length / 2)].toFixed(2)} µs CPU/conn`);
+  observer.disconnect();
+  await rt.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+await main();
