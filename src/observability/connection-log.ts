@@ -9,7 +9,15 @@
  * msg "connection lines suppressed".
  */
 import { pino } from "pino";
-import { connectionLine, connectionLogLevel, type Logger } from "./logger.js";
+import { LineOutput } from "./line-output.js";
+import {
+  type ConnectionLineInput,
+  connectionLine,
+  connectionLineMaxBytes,
+  connectionLogLevel,
+  type Logger,
+  renderConnectionLine,
+} from "./logger.js";
 import type { ConnectionRecord } from "./types.js";
 
 const INFO = pino.levels.values.info;
@@ -26,6 +34,10 @@ export class ConnectionLog {
   readonly #logger: Logger;
   readonly #stream: { write(line: string): void };
   readonly #bindings: string;
+  /** The logger's LineOutput, where lines are rendered as bytes; null: a test's destination. */
+  readonly #output: LineOutput | null;
+  /** Reused for every line (rendering is synchronous). */
+  readonly #input: ConnectionLineInput;
   readonly deniedLinesPerSecond: number;
   /** Suppressed lines since start, by reason code. */
   readonly suppressed = new Map<string, number>();
@@ -40,6 +52,8 @@ export class ConnectionLog {
     const l = logger as unknown as Record<symbol, unknown>;
     this.#stream = l[streamSym] as { write(line: string): void };
     this.#bindings = l[chindingsSym] as string;
+    this.#output = this.#stream instanceof LineOutput ? this.#stream : null;
+    this.#input = { level: "info", bindings: Buffer.from(this.#bindings), record: null as never };
     this.deniedLinesPerSecond = options.deniedLinesPerSecond;
   }
 
@@ -61,7 +75,16 @@ export class ConnectionLog {
         return;
       }
     }
-    this.#stream.write(connectionLine(level, this.#bindings, record));
+    const output = this.#output;
+    if (output === null) {
+      this.#stream.write(connectionLine(level, this.#bindings, record));
+      return;
+    }
+    const input = this.#input;
+    input.level = level;
+    input.record = record;
+    output.writeRendered(connectionLineMaxBytes(input), renderConnectionLine, input);
+    input.record = null as never; // keep no record alive between lines
   }
 
   #suppress(reason: string): void {

@@ -12,6 +12,8 @@
  *   terminals are written directly.
  * - Bounded: at most `maxBufferedBytes` wait; lines beyond are dropped and counted
  *   (`droppedLines`, the metric linkgate_log_lines_dropped_total), never queued without limit.
+ * - Without a string per batch: lines are encoded (or rendered, `writeRendered`) straight into
+ *   batch buffers, which take new lines once written.
  * - Exact on exit: every write happens on the calling thread, so `flushSync` (on exit) writes
  *   exactly what is left, in order; a SIGKILL loses at most the last 25 ms of lines.
  */
@@ -33,17 +35,33 @@ export interface LineOutputOptions {
   maxBufferedBytes?: number;
 }
 
+/**
+ * Renders one line (with its "\n") into `buffer` from `at`, writing at most the number of bytes
+ * it was given room for; returns where the line ends. Called at once, never kept.
+ */
+export type LineRenderer<T> = (buffer: Buffer, at: number, value: T) => number;
+
+/** Batch buffers kept for reuse once written (a batch is written synchronously). */
+const SPARE_BATCHES = 4;
+
 export class LineOutput {
   readonly fd: number;
   readonly maxBufferedBytes: number;
   /** Lines dropped because too much was waiting (a stalled reader of the output). */
   droppedLines = 0;
   readonly #batchLimit: number;
-  /** Waiting lines are #lines[#head...]: taking a batch moves #head, it copies nothing. */
-  #lines: string[] = [];
+  /**
+   * What waits, as bytes: full batches (whole lines, at most the batch limit each, unless a
+   * single line is longer) in #batches[#head...], then the batch being filled, #current.
+   * Lines are rendered or encoded straight into #current: no string per batch, no copy.
+   */
+  #batches: Buffer[] = [];
   #head = 0;
+  #current: Buffer | null = null;
+  #currentLength = 0;
   #bytes = 0;
-  /** The rest of a batch the output did not take yet; written before any other line. */
+  #spare: Buffer[] = [];
+  /** The rest of a batch the output did not take yet; written before any other batch. */
   #partial: Buffer | null = null;
   /** The next write is due: on a timer (FLUSH_MS, or RETRY_MS when full) or at once. */
   #timer: NodeJS.Timeout | null = null;
@@ -62,13 +80,37 @@ export class LineOutput {
 
   /** Queues one line (with its "\n"); it is written within FLUSH_MS, sooner in a full batch. */
   write(line: string): void {
-    const bytes = Buffer.byteLength(line);
-    if (this.bufferedBytes + bytes > this.maxBufferedBytes) {
+    // At most 3 bytes of UTF-8 per UTF-16 code unit; the exact count only when that bound
+    // would not fit the batch being filled.
+    let bytes = line.length * 3;
+    if (bytes > this.#batchLimit - this.#currentLength) bytes = Buffer.byteLength(line);
+    this.writeRendered(bytes, writeString, line);
+  }
+
+  /**
+   * Queues the line `render` writes, given room for `maxBytes`: the way to write a line
+   * without making a string of it first (the connection line, logger.ts).
+   */
+  writeRendered<T>(maxBytes: number, render: LineRenderer<T>, value: T): void {
+    if (this.bufferedBytes >= this.maxBufferedBytes) {
       this.droppedLines++;
       return;
     }
-    this.#lines.push(line);
+    const buffer = this.#room(maxBytes);
+    const at = this.#currentLength;
+    const end = render(buffer, at, value);
+    if (!(end >= at && end <= at + maxBytes && end <= buffer.length)) {
+      throw new Error(`internal: a line renderer wrote ${end - at} bytes, given ${maxBytes}`);
+    }
+    const bytes = end - at;
+    if (this.bufferedBytes + bytes > this.maxBufferedBytes) {
+      this.droppedLines++; // not committed: the bytes from #currentLength on are free again
+      return;
+    }
+    this.#currentLength = end;
     this.#bytes += bytes;
+    // A line longer than a batch has a buffer of its own, which takes no other line.
+    if (buffer.length > this.#batchLimit) this.#seal();
     if (this.#immediate) return;
     if (this.#bytes >= this.#batchLimit && this.#partial === null) {
       this.#immediate = true;
@@ -85,8 +127,29 @@ export class LineOutput {
     return this.#bytes + (this.#partial?.length ?? 0);
   }
 
-  get #waiting(): number {
-    return this.#lines.length - this.#head;
+  /** The batch buffer with `bytes` free after #currentLength: the current one, or a new one. */
+  #room(bytes: number): Buffer {
+    const current = this.#current;
+    if (current !== null && this.#currentLength + bytes <= this.#batchLimit) return current;
+    this.#seal();
+    let next: Buffer;
+    if (bytes > this.#batchLimit)
+      next = Buffer.allocUnsafe(bytes); // a line of its own
+    else next = this.#spare.pop() ?? Buffer.allocUnsafe(this.#batchLimit);
+    this.#current = next;
+    this.#currentLength = 0;
+    return next;
+  }
+
+  /** Ends the batch being filled: it waits whole, behind the others. */
+  #seal(): void {
+    if (this.#current !== null && this.#currentLength > 0) {
+      this.#batches.push(this.#current.subarray(0, this.#currentLength));
+    } else if (this.#current !== null) {
+      this.#spare.push(this.#current);
+    }
+    this.#current = null;
+    this.#currentLength = 0;
   }
 
   #arm(ms: number): void {
@@ -94,30 +157,28 @@ export class LineOutput {
     this.#timer.unref(); // lines never keep a process alive; exit writes them (flushSync)
   }
 
-  /** Takes the next batch: whole lines up to the atomic limit (at least one line). */
-  #nextBatch(): Buffer {
-    const lines = this.#lines;
-    const start = this.#head;
-    let size = 0;
-    let end = start;
-    while (end < lines.length) {
-      const bytes = Buffer.byteLength(lines[end]);
-      if (end > start && size + bytes > this.#batchLimit) break;
-      size += bytes;
-      end++;
+  /** Takes the next batch, or null when nothing waits. */
+  #nextBatch(): Buffer | null {
+    if (this.#head === this.#batches.length) {
+      if (this.#currentLength === 0) return null;
+      this.#seal();
     }
-    const batch = end === start + 1 ? lines[start] : lines.slice(start, end).join("");
-    if (end === lines.length) {
-      this.#lines = [];
+    const batch = this.#batches[this.#head++];
+    if (this.#head === this.#batches.length) {
+      this.#batches = [];
       this.#head = 0;
-    } else if (end > 4096 && end * 2 > lines.length) {
-      this.#lines = lines.slice(end); // compact now and then, not per batch
-      this.#head = 0;
-    } else {
-      this.#head = end;
     }
-    this.#bytes -= size;
-    return Buffer.from(batch);
+    this.#bytes -= batch.length;
+    return batch;
+  }
+
+  /** A batch is written: its buffer takes the next lines. */
+  #recycle(batch: Buffer): void {
+    const limit = this.#batchLimit;
+    if (this.#spare.length >= SPARE_BATCHES) return;
+    // Only a batch buffer of our own (allocUnsafe of this size is never a pool slice).
+    if (batch.byteOffset !== 0 || batch.buffer.byteLength !== limit) return;
+    this.#spare.push(Buffer.from(batch.buffer, 0, limit));
   }
 
   /**
@@ -126,7 +187,7 @@ export class LineOutput {
    */
   #writeAll(): "done" | "full" | "gone" {
     for (;;) {
-      const data = this.#partial ?? (this.#waiting > 0 ? this.#nextBatch() : null);
+      const data = this.#partial ?? this.#nextBatch();
       if (data === null) return "done";
       this.#partial = null;
       let written: number;
@@ -139,14 +200,25 @@ export class LineOutput {
           return "full";
         }
         // EPIPE (the reader exited) or another failure: nothing more can be written.
-        this.droppedLines += this.#waiting + 1;
-        this.#lines = [];
+        this.droppedLines += this.#countLines() + countNewlines(data);
+        this.#batches = [];
         this.#head = 0;
+        this.#current = null;
+        this.#currentLength = 0;
         this.#bytes = 0;
         return "gone";
       }
       if (written < data.length) this.#partial = data.subarray(written);
+      else this.#recycle(data);
     }
+  }
+
+  /** Lines waiting (counted only when they are lost). */
+  #countLines(): number {
+    let n = 0;
+    for (let i = this.#head; i < this.#batches.length; i++) n += countNewlines(this.#batches[i]);
+    if (this.#current !== null) n += countNewlines(this.#current.subarray(0, this.#currentLength));
+    return n;
   }
 
   /** Writes what waits; on a full output, tries again RETRY_MS later. */
@@ -181,6 +253,16 @@ export class LineOutput {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }
   }
+}
+
+function writeString(buffer: Buffer, at: number, line: string): number {
+  return at + buffer.write(line, at);
+}
+
+function countNewlines(bytes: Buffer): number {
+  let n = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
+  return n;
 }
 
 function pumpOutput(output: LineOutput): void {

@@ -106,6 +106,164 @@ export function connectionLine(level: Level, bindings: string, r: ConnectionReco
   return `{"level":"${level}","time":"${isoNow()}"${bindings},"listener":${str(r.listener)},"peerAddress":${str(r.peer.address)},"peerPort":${r.peer.port},"proxySrcAddress":${src === null ? "null" : str(src.address)},"proxySrcPort":${src === null ? "null" : src.port},"proxyDstAddress":${dst === null ? "null" : str(dst.address)},"proxyDstPort":${dst === null ? "null" : dst.port},"link":${str(r.link)},"sni":${str(r.sni)},"tenant":${str(r.tenant)},"decision":"${r.decision}","reason":"${r.reason}","rule":${rule === null ? "null" : rule.index},"ruleDescription":${rule === null ? "null" : str(rule.description)},"upstream":${str(r.upstream)},"upstreamError":${r.upstreamError === null ? "null" : `"${r.upstreamError}"`},"closedBy":${r.closedBy === null ? "null" : `"${r.closedBy}"`},"errno":${str(r.errno)},"bytesFromClient":${r.bytesFromClient},"bytesToClient":${r.bytesToClient},"handshakeMs":${r.handshakeMs === null ? "null" : ms(r.handshakeMs)},"durationMs":${ms(r.durationMs)},"msg":"connection"}\n`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The connection line rendered as bytes, straight into the output's batch buffer: the same bytes
+// as `connectionLine` (a property test keeps them equal), without the string, its UTF-8 length
+// and its copy. Every value JSON might escape, and any non-ASCII one, goes through
+// JSON.stringify and Buffer#write; plain ASCII is copied a byte at a time.
+
+/** What `renderConnectionLine` needs besides the buffer: one object, reused per process. */
+export interface ConnectionLineInput {
+  level: Level;
+  /** The logger's bindings (`,"pid":…,"hostname":…`), as UTF-8 bytes. */
+  bindings: Uint8Array;
+  record: ConnectionRecord;
+}
+
+/** Bytes of the line besides its strings and numbers: 612 today, rounded up generously. */
+const LINE_FIXED_BYTES = 1024;
+/** The most bytes a JSON string takes per UTF-16 unit: "\u001f" (6). */
+const MAX_BYTES_PER_UNIT = 6;
+
+/** An upper bound on the rendered line's length, for LineOutput.writeRendered. */
+export function connectionLineMaxBytes(input: ConnectionLineInput): number {
+  const r = input.record;
+  let units = r.listener.length + r.peer.address.length + r.reason.length + (r.errno?.length ?? 0);
+  if (r.proxySource !== null) units += r.proxySource.address.length;
+  if (r.proxyDestination !== null) units += r.proxyDestination.address.length;
+  if (r.link !== null) units += r.link.length;
+  if (r.sni !== null) units += r.sni.length;
+  if (r.tenant !== null) units += r.tenant.length;
+  if (r.rule?.description != null) units += r.rule.description.length;
+  if (r.upstream !== null) units += r.upstream.length;
+  return LINE_FIXED_BYTES + input.bindings.length + MAX_BYTES_PER_UNIT * units;
+}
+
+/** Copies text known to be ASCII and free of JSON escapes (constants, codes). */
+function ascii(b: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) b[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** A JSON string or null, as `str` renders it. */
+function jsonString(b: Buffer, at: number, value: string | null): number {
+  if (value === null) return ascii(b, at, "null");
+  b[at] = 0x22;
+  let p = at + 1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
+      // Escapes or UTF-8: the general way, from the opening quote.
+      return at + b.write(JSON.stringify(value), at);
+    }
+    b[p++] = c;
+  }
+  b[p] = 0x22;
+  return p + 1;
+}
+
+/** A non-negative safe integer in decimal; anything else as String() renders it. */
+function integer(b: Buffer, at: number, n: number): number {
+  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
+    return ascii(b, at, String(n));
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let p = at + digits;
+  let x = n;
+  do {
+    b[--p] = 0x30 + (x % 10);
+    x = Math.floor(x / 10);
+  } while (x > 0);
+  return at + digits;
+}
+
+/** Milliseconds as `ms()` then JSON render them: at most three decimals, no trailing zero. */
+function millis(b: Buffer, at: number, value: number): number {
+  const micros = Math.round(value * 1000);
+  // Below 1e15 µs (31 years), i.fff is exactly the shortest form JSON prints.
+  if (!(micros >= 0 && micros < 1e15)) return ascii(b, at, String(ms(value)));
+  const whole = Math.floor(micros / 1000);
+  let frac = micros - whole * 1000;
+  let p = integer(b, at, whole);
+  if (frac === 0) return p;
+  b[p++] = 0x2e; // "."
+  let width = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    width--;
+  }
+  for (let k = width - 1; k >= 0; k--) {
+    b[p + k] = 0x30 + (frac % 10);
+    frac = Math.floor(frac / 10);
+  }
+  return p + width;
+}
+
+function nullableInteger(b: Buffer, at: number, n: number | null): number {
+  return n === null ? ascii(b, at, "null") : integer(b, at, n);
+}
+
+/** The connection line into `b` from `at` (room: connectionLineMaxBytes); returns its end. */
+export function renderConnectionLine(b: Buffer, at: number, input: ConnectionLineInput): number {
+  const r = input.record;
+  const src = r.proxySource;
+  const dst = r.proxyDestination;
+  const rule = r.rule;
+  let p = ascii(b, at, '{"level":"');
+  p = ascii(b, p, input.level);
+  p = ascii(b, p, '","time":"');
+  p = ascii(b, p, isoNow());
+  b[p++] = 0x22;
+  b.set(input.bindings, p);
+  p += input.bindings.length;
+  p = ascii(b, p, ',"listener":');
+  p = jsonString(b, p, r.listener);
+  p = ascii(b, p, ',"peerAddress":');
+  p = jsonString(b, p, r.peer.address);
+  p = ascii(b, p, ',"peerPort":');
+  p = integer(b, p, r.peer.port);
+  p = ascii(b, p, ',"proxySrcAddress":');
+  p = jsonString(b, p, src === null ? null : src.address);
+  p = ascii(b, p, ',"proxySrcPort":');
+  p = nullableInteger(b, p, src === null ? null : src.port);
+  p = ascii(b, p, ',"proxyDstAddress":');
+  p = jsonString(b, p, dst === null ? null : dst.address);
+  p = ascii(b, p, ',"proxyDstPort":');
+  p = nullableInteger(b, p, dst === null ? null : dst.port);
+  p = ascii(b, p, ',"link":');
+  p = jsonString(b, p, r.link);
+  p = ascii(b, p, ',"sni":');
+  p = jsonString(b, p, r.sni);
+  p = ascii(b, p, ',"tenant":');
+  p = jsonString(b, p, r.tenant);
+  p = ascii(b, p, ',"decision":"');
+  p = ascii(b, p, r.decision);
+  p = ascii(b, p, '","reason":"');
+  p = ascii(b, p, r.reason);
+  p = ascii(b, p, '","rule":');
+  p = nullableInteger(b, p, rule === null ? null : rule.index);
+  p = ascii(b, p, ',"ruleDescription":');
+  p = jsonString(b, p, rule === null ? null : rule.description);
+  p = ascii(b, p, ',"upstream":');
+  p = jsonString(b, p, r.upstream);
+  p = ascii(b, p, ',"upstreamError":');
+  p = jsonString(b, p, r.upstreamError);
+  p = ascii(b, p, ',"closedBy":');
+  p = jsonString(b, p, r.closedBy);
+  p = ascii(b, p, ',"errno":');
+  p = jsonString(b, p, r.errno);
+  p = ascii(b, p, ',"bytesFromClient":');
+  p = integer(b, p, r.bytesFromClient);
+  p = ascii(b, p, ',"bytesToClient":');
+  p = integer(b, p, r.bytesToClient);
+  p = ascii(b, p, ',"handshakeMs":');
+  p = r.handshakeMs === null ? ascii(b, p, "null") : millis(b, p, r.handshakeMs);
+  p = ascii(b, p, ',"durationMs":');
+  p = millis(b, p, r.durationMs);
+  return ascii(b, p, ',"msg":"connection"}\n');
+}
+
 /** The same line through pino's own serializer: the reference `connectionLine` must equal. */
 export function logConnectionWithPino(logger: Logger, record: ConnectionRecord): void {
   if (logger.levelVal > WARN) return;

@@ -1,9 +1,22 @@
-/** The hand-rendered connection line is byte for byte what pino renders for the same fields. */
+/**
+ * The hand-rendered connection line, as a string and as bytes rendered into a LineOutput's
+ * batch, is byte for byte what pino renders for the same fields.
+ */
 import assert from "node:assert/strict";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
+import type { DestinationStream, Level } from "pino";
 import { createLogger } from "../../src/observability/index.js";
-import { logConnectionWithPino } from "../../src/observability/logger.js";
+import { LineOutput } from "../../src/observability/line-output.js";
+import {
+  connectionLine,
+  connectionLineMaxBytes,
+  logConnectionWithPino,
+  renderConnectionLine,
+} from "../../src/observability/logger.js";
 import type { ConnectionRecord } from "../../src/observability/types.js";
 import { logConnection } from "./fixtures.js";
 
@@ -54,4 +67,116 @@ test("logConnection writes exactly what pino would, for any record and child bin
     }),
     { numRuns: 500 },
   );
+});
+
+// Any UTF-16 text, and text made of what JSON escapes or UTF-8 encodes in several bytes.
+const text = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.string({
+    unit: fc.constantFrom(
+      "a",
+      "-",
+      '"',
+      "\\",
+      "\n",
+      "\u0001",
+      "\u007f",
+      "é",
+      "\u2028",
+      "\ud800",
+      "😀",
+    ),
+    maxLength: 12,
+  }),
+);
+const anyRecord: fc.Arbitrary<ConnectionRecord> = fc.record({
+  listener: text,
+  peer: fc.record({ address: text, port: fc.integer({ min: 0, max: 65535 }) }),
+  proxySource: fc.option(fc.record({ address: text, port: fc.integer({ min: 0, max: 65535 }) })),
+  proxyDestination: fc.option(
+    fc.record({ address: text, port: fc.integer({ min: 0, max: 65535 }) }),
+  ),
+  link: fc.option(text),
+  sni: fc.option(text),
+  tenant: fc.option(text),
+  decision: fc.constantFrom("allow", "would-deny", "deny", "drop", "health-check"),
+  reason: fc.constantFrom("POLICY_LINK_ALLOWED", "PP2_BAD_CRC32C", "TLS_NO_SNI"),
+  rule: fc.option(fc.record({ index: fc.nat(), description: fc.option(text) })),
+  upstreamError: fc.option(fc.constantFrom("UPSTREAM_CONNECT_FAILED", "UPSTREAM_ERROR")),
+  closedBy: fc.option(fc.constantFrom("POLICY_REVOKED", "CONN_SHUTDOWN")),
+  errno: fc.option(fc.constantFrom("ECONNREFUSED", "ECONNRESET", "EPIPE")),
+  upstream: fc.option(text),
+  bytesFromClient: fc.oneof(fc.nat(), fc.maxSafeNat()),
+  bytesToClient: fc.oneof(fc.nat(), fc.maxSafeNat()),
+  handshakeMs: fc.option(
+    fc.oneof(
+      fc.double({ min: 0, max: 10, noNaN: true }),
+      fc.double({ min: 0, max: 1e13, noNaN: true }),
+      fc.integer({ min: 0, max: 10_000_000 }).map((us) => us / 1000),
+    ),
+  ),
+  durationMs: fc.oneof(
+    fc.double({ min: 0, max: 1e9, noNaN: true }),
+    fc.double({ min: 0, max: 1e20, noNaN: true }),
+    fc.integer({ min: 0, max: 10_000_000 }).map((us) => us / 1000 + 0.0004999),
+  ),
+}) as fc.Arbitrary<ConnectionRecord>;
+
+test("the connection line rendered as bytes is connectionLine's string, byte for byte", () => {
+  fc.assert(
+    fc.property(
+      anyRecord,
+      fc.constantFrom<Level>("info", "warn"),
+      fc.constantFrom("", ',"pid":7,"hostname":"gw-1"', ',"pid":7,"hostname":"é","worker":2'),
+      (r, level, bindings) => {
+        const input = { level, bindings: Buffer.from(bindings), record: r };
+        const room = connectionLineMaxBytes(input);
+        const out = Buffer.alloc(room + 16, 0xff);
+        const end = renderConnectionLine(out, 8, input);
+        assert.ok(end <= 8 + room, `${end - 8} bytes rendered, ${room} allowed`);
+        assert.equal(out[7], 0xff, "nothing written before the start");
+        assert.equal(out[end], 0xff, "nothing written past the end");
+        const rendered = out.subarray(8, end).toString("utf8");
+        assert.equal(withoutTime(rendered), withoutTime(connectionLine(level, bindings, r)));
+        // Same bytes, not only the same text once decoded (lone surrogates decode lossily).
+        const expected = Buffer.from(withoutTime(connectionLine(level, bindings, r)));
+        assert.deepEqual(Buffer.from(withoutTime(rendered)), expected);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+// pino writes some lone surrogates raw (they reach the output as U+FFFD); linkgate escapes them
+// as JSON.stringify does (the test above): compare the two on well-formed text only.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const wellFormed = (r: ConnectionRecord) => {
+  const strings: (string | null | undefined)[] = [r.listener, r.peer.address];
+  strings.push(r.proxySource?.address, r.proxyDestination?.address);
+  strings.push(r.link, r.sni, r.tenant, r.rule?.description, r.upstream);
+  return strings.every((v) => v == null || !LONE_SURROGATE.test(v));
+};
+
+test("connection lines through a LineOutput are what pino writes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "linkgate-connection-line-"));
+  try {
+    const file = join(dir, "lines.log");
+    const output = new LineOutput({ fd: openSync(file, "w") });
+    const viaOutput = createLogger({ level: "info" }, output as unknown as DestinationStream);
+    const reference = capture();
+    const viaPino = createLogger({ level: "info" }, reference);
+    const records = fc.sample(anyRecord.filter(wellFormed), { numRuns: 3000, seed: 7 });
+    for (const r of records) {
+      logConnection(viaOutput, r);
+      logConnectionWithPino(viaPino, r);
+    }
+    output.flushSync();
+    const written = readFileSync(file, "utf8").split("\n").slice(0, -1);
+    assert.equal(written.length, reference.lines.length);
+    for (let i = 0; i < written.length; i++) {
+      assert.equal(withoutTime(`${written[i]}\n`), withoutTime(reference.lines[i]));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

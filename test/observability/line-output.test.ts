@@ -100,6 +100,37 @@ describe("LineOutput", () => {
     }
   });
 
+  test("lines of every size, UTF-8 and rendered ones, arrive exactly, in order", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "linkgate-lines-"));
+    try {
+      const file = join(dir, "out.log");
+      // A file's batches are 64 KiB: lines fill them, cross them and exceed one.
+      const sizes = [0, 1, 100, 4000, 4096, 20_000, 65_535, 65_536, 70_000, 3, 2047, 30_000];
+      const expected: string[] = [];
+      const out = new LineOutput({ fd: openSync(file, "w") });
+      for (let round = 0; round < 3; round++) {
+        for (const size of sizes) {
+          const line = `${"é€x".repeat(Math.ceil(size / 3)).slice(0, size)}\n`;
+          expected.push(line);
+          if (size % 2 === 0) out.write(line);
+          else out.writeRendered(Buffer.byteLength(line), (b, at, v) => at + b.write(v, at), line);
+        }
+      }
+      await out.flush();
+      assert.equal(out.bufferedBytes, 0);
+      assert.equal(readFileSync(file, "utf8"), expected.join(""));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a renderer that writes past the room it was given is a defect, not a line", () => {
+    const out = new LineOutput({ fd: openSync("/dev/null", "w") });
+    assert.throws(() => out.writeRendered(4, (_b, at) => at + 5, null), /wrote 5 bytes, given 4/);
+    out.writeRendered(4, (b, at) => at + b.write("ok\n", at), null);
+    assert.equal(out.bufferedBytes, 3);
+  });
+
   test("a reader that never reads: lines beyond the bound are dropped and counted, the event loop runs", async () => {
     // A pipe nobody reads: the child keeps its read end open and sleeps.
     const holder = spawn("sleep", ["30"], { stdio: ["pipe", "ignore", "ignore"] });
