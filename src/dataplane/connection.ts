@@ -40,6 +40,7 @@ import { coarseNow, type DeadlineItem, type DeadlineList } from "./deadlines.js"
 import type { EngineSocket, SocketOwner } from "./engine.js";
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
+import type { LiveItem } from "./live-connections.js";
 import { upstreamProxyHeader } from "./upstream-header.js";
 
 export enum State {
@@ -76,7 +77,7 @@ const decisionScratch: DecisionInput = {
   sourceBytes: sourceScratch,
 };
 
-export class Connection implements DeadlineItem, SocketOwner {
+export class Connection implements DeadlineItem, LiveItem, SocketOwner {
   readonly listener: ListenerRuntime;
   readonly client: EngineSocket;
   upstream: EngineSocket | null = null;
@@ -119,6 +120,10 @@ export class Connection implements DeadlineItem, SocketOwner {
   deadlinePrev: DeadlineItem | null = null;
   deadlineNext: DeadlineItem | null = null;
   deadlineList: DeadlineList<DeadlineItem> | null = null;
+  // The listener's list of live connections (live-connections.ts).
+  liveListed = false;
+  livePrev: LiveItem | null = null;
+  liveNext: LiveItem | null = null;
   finished = false;
 
   constructor(listener: ListenerRuntime, client: EngineSocket) {

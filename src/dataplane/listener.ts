@@ -11,6 +11,7 @@ import { type ResolvedClientHelloOptions, resolveClientHelloOptions } from "../t
 import { Connection, onConnectDeadline, onHeaderDeadline, onRelayDeadline } from "./connection.js";
 import { DeadlineList } from "./deadlines.js";
 import type { Engine, EngineServer, EngineSocket } from "./engine.js";
+import { LiveConnections } from "./live-connections.js";
 
 /** Receives what the data plane reports; implemented by logs, metrics and the control plane. */
 export interface ConnectionObserver {
@@ -44,7 +45,7 @@ export class ListenerRuntime {
   readonly holder: PolicyHolder;
   readonly engine: Engine;
   server: EngineServer | null = null;
-  readonly live = new Set<Connection>();
+  readonly live = new LiveConnections<Connection>();
   /**
    * One coarse timer per kind of deadline for all connections: header and connect (50 ms
    * ticks), and relay (idle, half-closed, lifetime, keepalive; 250 ms ticks).
