@@ -1,8 +1,9 @@
 /**
  * The data plane's sockets on Node.js (`node:net`), see ../../engine.ts. Socket events go to
  * module-level functions that find their EngineSocket through a symbol on the `net.Socket` (as
- * undici does): no closure per socket. Relayed reads land in one shared buffer and writes go
- * out with one write(2) when nothing is queued (relay-io.ts).
+ * undici does): no closure per socket. Reads land in one shared buffer from the first byte (a
+ * header-phase read is copied out of it for the connection to keep), and writes go out with
+ * one write(2) when nothing is queued (relay-io.ts).
  */
 import net from "node:net";
 import type {
@@ -31,6 +32,13 @@ class NodeSocket implements EngineSocket {
   readonly remotePort: number;
   /** The descriptor for direct writes (relay-io.ts), -1 until known (or where there is none). */
   fd = -1;
+  /**
+   * Reads land in the shared buffer (relay-io.ts): for a dialled socket from the start, for an
+   * accepted one from accept where Node.js allows it. Until `relaying`, each read is copied
+   * into a buffer of its own before the owner gets it (the header phase keeps its bytes).
+   */
+  sharedReads = false;
+  relaying = false;
 
   constructor(raw: RawSocket, owner: SocketOwner) {
     this.raw = raw;
@@ -85,6 +93,10 @@ class NodeSocket implements EngineSocket {
   }
 
   relayReads(): void {
+    if (this.sharedReads) {
+      this.relaying = true;
+      return;
+    }
     const raw = this.raw;
     raw.removeListener("data", onData);
     // Bytes the paused stream already read go first: the stream buffer must be empty before
@@ -92,7 +104,12 @@ class NodeSocket implements EngineSocket {
     for (let chunk: Buffer | null = raw.read(); chunk !== null; chunk = raw.read()) {
       this.owner.onData(this, chunk, chunk.length);
     }
-    if (!readIntoRelayBuffer(raw, onRelayRead)) raw.on("data", onData);
+    if (readIntoRelayBuffer(raw, onRelayRead)) {
+      this.sharedReads = true;
+      this.relaying = true;
+    } else {
+      raw.on("data", onData);
+    }
   }
 }
 
@@ -107,7 +124,14 @@ function onData(this: RawSocket, chunk: Buffer): void {
 
 function onRelayRead(this: RawSocket, nread: number, buffer: Buffer): boolean {
   const s = socketOf(this);
-  s.owner.onData(s, buffer, nread);
+  if (s.relaying) {
+    s.owner.onData(s, buffer, nread);
+  } else {
+    // The header phase keeps what it reads: a copy of its own, out of the shared buffer.
+    const own = Buffer.allocUnsafe(nread);
+    own.set(new Uint8Array(buffer.buffer, buffer.byteOffset, nread));
+    s.owner.onData(s, own, nread);
+  }
   return true;
 }
 
@@ -148,7 +172,10 @@ function listen(
     const s = new NodeSocket(raw, null as unknown as SocketOwner);
     s.fd = descriptorOf(raw);
     s.owner = accept(s);
-    raw.on("data", onData);
+    // Reads into the shared buffer from the first byte: no stream machinery per read, no
+    // 'data' listener (which would set the stream flowing, a tick later).
+    if (readIntoRelayBuffer(raw, onRelayRead)) s.sharedReads = true;
+    else raw.on("data", onData);
     raw.on("end", onEnd);
     raw.on("drain", onDrain);
     raw.on("error", onError);
@@ -184,6 +211,8 @@ function connect(host: string, port: number, owner: SocketOwner): EngineSocket {
     onread: { buffer: relayBuffer, callback: onRelayRead },
   });
   const s = new NodeSocket(raw, owner);
+  s.sharedReads = true;
+  s.relaying = true;
   raw.on("end", onEnd);
   raw.on("drain", onDrain);
   raw.on("error", onError);

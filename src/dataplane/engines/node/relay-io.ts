@@ -16,8 +16,8 @@
  * with a fallback that is slower but equally correct (test/engines/node-relay-io.test.ts pins
  * that both are in use on the Node.js linkgate ships with):
  * - reads into a caller's buffer (`onread`) exist only for sockets linkgate connects; accepted
- *   sockets get the same by setting the three fields `net.Socket`'s own `onread` option sets,
- *   then `_handle.useUserBuffer()`. Fallback: 'data' events (one buffer per read);
+ *   sockets get the same, from accept, by setting the three fields `net.Socket`'s own `onread`
+ *   option sets, then `_handle.useUserBuffer()`. Fallback: 'data' events (one buffer per read);
  * - the descriptor of a socket (`_handle.fd`) for the direct write. Fallback: every read copied.
  */
 import { writeSync } from "node:fs";
@@ -71,9 +71,9 @@ function handleOf(socket: net.Socket): StreamHandle | null {
 }
 
 /**
- * Switches a socket that is already reading in stream mode (an accepted one) to reads into
- * `relayBuffer`, delivered to `callback`. Call it with the socket paused and its stream buffer
- * empty (`read()` until null): bytes already read stay in the stream buffer otherwise. Returns
+ * Switches an accepted socket to reads into `relayBuffer`, delivered to `callback`. Call it
+ * before its first read (in the 'connection' event), or with the socket paused and its stream
+ * buffer empty (`read()` until null): bytes already read stay in the stream buffer otherwise. Returns
  * false, changing nothing, where Node.js does not allow it; keep using 'data' events then.
  */
 export function readIntoRelayBuffer(socket: net.Socket, callback: RelayReadCallback): boolean {
