@@ -284,7 +284,10 @@ export class ProxyHeader {
    */
   compact(): ProxyHeader {
     if (this._start === 0 && this._buf.length === this.headerLength) return this;
-    const bytes = Buffer.from(this._buf.subarray(this._start, this._start + this.headerLength));
+    // A buffer of its own, not a slice of Buffer's shared pool: a long-lived slice would keep
+    // the whole pool (64 KiB on Node.js 24) alive, with the short-lived buffers around it.
+    const bytes = Buffer.allocUnsafeSlow(this.headerLength);
+    bytes.set(this._buf.subarray(this._start, this._start + this.headerLength));
     const copy = new ProxyHeader(
       this.version,
       this.command,
