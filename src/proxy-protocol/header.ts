@@ -307,10 +307,10 @@ export class ProxyHeader {
     m._ssl = shiftOffset(this._ssl, start);
     m._netns = shiftOffset(this._netns, start);
     m._linkTlv = shiftOffset(this._linkTlv, start);
-    if (this.version === 1) {
-      m._source = this._source;
-      m._destination = this._destination;
-    }
+    // Addresses already formatted (v1 parses them; v2's the decision read) are strings: keep
+    // them rather than format them again from the copy.
+    m._source = this._source;
+    m._destination = this._destination;
     return copy;
   }
 

@@ -594,6 +594,25 @@ describe("streaming decoder", () => {
     assert.deepEqual(v1.compact().source, { address: "192.0.2.1", port: 1 });
   });
 
+  test("compact(): its own ArrayBuffer, not a slice of Buffer's pool; addresses already read carried over", () => {
+    const header = encodeProxyHeaderV2({
+      source: { address: "192.0.2.1", port: 50000 },
+      destination: { address: "198.51.100.1", port: 443 },
+      link: "aws:vpce-0123456789abcdef0",
+      crc32c: true,
+    });
+    const chunk = Buffer.concat([header, Buffer.alloc(2000, 0x16)]);
+    const d = new ProxyHeaderDecoder();
+    assert.equal(d.push(chunk), DONE);
+    const h = d.header as ProxyHeader;
+    const source = h.source;
+    const c = h.compact();
+    // A pooled slice would keep the whole pool (64 KiB on Node.js 24) alive with the connection.
+    assert.equal(c.bytes.buffer.byteLength, header.length, "an ArrayBuffer of its own");
+    assert.equal(c.source, source, "the source read before compact() is not formatted again");
+    assert.deepEqual(c.destination, { address: "198.51.100.1", port: 443 });
+  });
+
   test("empty chunks are ignored", () => {
     const d = new ProxyHeaderDecoder();
     assert.equal(d.push(Buffer.alloc(0)), NEED_MORE);
