@@ -40,8 +40,8 @@ export interface EngineSocket {
    * From now on, reads may land in a buffer the engine reuses for every socket (see
    * `SocketOwner.onData`). For accepted sockets, called with the socket paused when the relay
    * starts: the header phase keeps the bytes it reads, the relay does not. Bytes the engine
-   * had already read are delivered (`onData`) before it returns. Dialled sockets read this way
-   * from the start: their bytes are only ever relayed.
+   * read before are delivered (`onData`) in order, before any later read, by the time reading
+   * resumes. Dialled sockets read this way from the start: their bytes are only ever relayed.
    */
   relayReads(): void;
 }

@@ -33,11 +33,10 @@ class NodeSocket implements EngineSocket {
   /** The descriptor for direct writes (relay-io.ts), -1 until known (or where there is none). */
   fd = -1;
   /**
-   * Reads land in the shared buffer (relay-io.ts): for a dialled socket from the start, for an
-   * accepted one from accept where Node.js allows it. Until `relaying`, each read is copied
+   * Reads land in the shared buffer (relay-io.ts) where Node.js allows it: for a dialled socket
+   * from the start, for an accepted one from accept. Until `relaying`, each such read is copied
    * into a buffer of its own before the owner gets it (the header phase keeps its bytes).
    */
-  sharedReads = false;
   relaying = false;
 
   constructor(raw: RawSocket, owner: SocketOwner) {
@@ -93,23 +92,9 @@ class NodeSocket implements EngineSocket {
   }
 
   relayReads(): void {
-    if (this.sharedReads) {
-      this.relaying = true;
-      return;
-    }
-    const raw = this.raw;
-    raw.removeListener("data", onData);
-    // Bytes the paused stream already read go first: the stream buffer must be empty before
-    // reads switch to the shared buffer.
-    for (let chunk: Buffer | null = raw.read(); chunk !== null; chunk = raw.read()) {
-      this.owner.onData(this, chunk, chunk.length);
-    }
-    if (readIntoRelayBuffer(raw, onRelayRead)) {
-      this.sharedReads = true;
-      this.relaying = true;
-    } else {
-      raw.on("data", onData);
-    }
+    // Where Node.js gave no shared reads ('data' events), every read is a buffer of its own
+    // already, and bytes read while paused come, in order, when the relay resumes reading.
+    this.relaying = true;
   }
 }
 
@@ -128,9 +113,7 @@ function onRelayRead(this: RawSocket, nread: number, buffer: Buffer): boolean {
     s.owner.onData(s, buffer, nread);
   } else {
     // The header phase keeps what it reads: a copy of its own, out of the shared buffer.
-    const own = Buffer.allocUnsafe(nread);
-    own.set(new Uint8Array(buffer.buffer, buffer.byteOffset, nread));
-    s.owner.onData(s, own, nread);
+    s.owner.onData(s, Buffer.copyBytesFrom(buffer, 0, nread), nread);
   }
   return true;
 }
@@ -174,8 +157,7 @@ function listen(
     s.owner = accept(s);
     // Reads into the shared buffer from the first byte: no stream machinery per read, no
     // 'data' listener (which would set the stream flowing, a tick later).
-    if (readIntoRelayBuffer(raw, onRelayRead)) s.sharedReads = true;
-    else raw.on("data", onData);
+    if (!readIntoRelayBuffer(raw, onRelayRead)) raw.on("data", onData);
     raw.on("end", onEnd);
     raw.on("drain", onDrain);
     raw.on("error", onError);
@@ -211,7 +193,6 @@ function connect(host: string, port: number, owner: SocketOwner): EngineSocket {
     onread: { buffer: relayBuffer, callback: onRelayRead },
   });
   const s = new NodeSocket(raw, owner);
-  s.sharedReads = true;
   s.relaying = true;
   raw.on("end", onEnd);
   raw.on("drain", onDrain);
