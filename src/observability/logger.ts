@@ -64,22 +64,6 @@ export function connectionLogLevel(record: ConnectionRecord): Level {
 // pino's public symbol for a logger's destination stream.
 const { streamSym } = pino.symbols as unknown as { streamSym: symbol };
 
-/**
- * A JSON string. Most values (names, addresses, identities, host names) contain nothing JSON
- * escapes, which one scan tells, so JSON.stringify runs only for the others (and gives exactly
- * its output: quotes, backslashes, control characters and lone surrogates are its only escapes).
- */
-function str(value: string | null): string {
-  if (value === null) return "null";
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
-      return JSON.stringify(value);
-    }
-  }
-  return `"${value}"`;
-}
-
 let cachedSecond = -1;
 let cachedPrefix = "";
 /** ISO 8601 time ("2026-11-30T08:12:03.001Z"): the date and time part rendered once a second. */
@@ -94,23 +78,12 @@ function isoNow(): string {
   return `${cachedPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
 }
 
-/**
- * The connection line, rendered directly: the same bytes pino would write for these fields (a
- * test keeps them equal), at half the cost, because a connection line is written for every
- * connection. Strings go through JSON.stringify, so any value is escaped.
- */
-export function connectionLine(level: Level, bindings: string, r: ConnectionRecord): string {
-  const src = r.proxySource;
-  const dst = r.proxyDestination;
-  const rule = r.rule;
-  return `{"level":"${level}","time":"${isoNow()}"${bindings},"listener":${str(r.listener)},"peerAddress":${str(r.peer.address)},"peerPort":${r.peer.port},"proxySrcAddress":${src === null ? "null" : str(src.address)},"proxySrcPort":${src === null ? "null" : src.port},"proxyDstAddress":${dst === null ? "null" : str(dst.address)},"proxyDstPort":${dst === null ? "null" : dst.port},"link":${str(r.link)},"sni":${str(r.sni)},"tenant":${str(r.tenant)},"decision":"${r.decision}","reason":"${r.reason}","rule":${rule === null ? "null" : rule.index},"ruleDescription":${rule === null ? "null" : str(rule.description)},"upstream":${str(r.upstream)},"upstreamError":${r.upstreamError === null ? "null" : `"${r.upstreamError}"`},"closedBy":${r.closedBy === null ? "null" : `"${r.closedBy}"`},"errno":${str(r.errno)},"bytesFromClient":${r.bytesFromClient},"bytesToClient":${r.bytesToClient},"handshakeMs":${r.handshakeMs === null ? "null" : ms(r.handshakeMs)},"durationMs":${ms(r.durationMs)},"msg":"connection"}\n`;
-}
-
 // ---------------------------------------------------------------------------------------------
-// The connection line rendered as bytes, straight into the output's batch buffer: the same bytes
-// as `connectionLine` (a property test keeps them equal), without the string, its UTF-8 length
-// and its copy. Every value JSON might escape, and any non-ASCII one, goes through
-// JSON.stringify and Buffer#write; plain ASCII is copied a byte at a time.
+// The connection line, rendered directly: the same bytes pino would write for these fields (a
+// test keeps them equal), rendered as bytes straight into the output's batch buffer, because a
+// line is written for every connection: no string, no UTF-8 length, no copy. Every value JSON
+// might escape, and any non-ASCII one, goes through JSON.stringify and Buffer#write (so lone
+// surrogates are escaped, as JSON.stringify does); plain ASCII is copied a byte at a time.
 
 /** What `renderConnectionLine` needs besides the buffer: one object, reused per process. */
 export interface ConnectionLineInput {
@@ -264,7 +237,14 @@ export function renderConnectionLine(b: Buffer, at: number, input: ConnectionLin
   return ascii(b, p, ',"msg":"connection"}\n');
 }
 
-/** The same line through pino's own serializer: the reference `connectionLine` must equal. */
+/** The connection line as a string, for a destination that is not a LineOutput (a test's). */
+export function connectionLine(level: Level, bindings: string, record: ConnectionRecord): string {
+  const input: ConnectionLineInput = { level, bindings: Buffer.from(bindings), record };
+  const out = Buffer.allocUnsafe(connectionLineMaxBytes(input));
+  return out.toString("utf8", 0, renderConnectionLine(out, 0, input));
+}
+
+/** The same line through pino's own serializer: the reference the connection line must equal. */
 export function logConnectionWithPino(logger: Logger, record: ConnectionRecord): void {
   if (logger.levelVal > WARN) return;
   const level = connectionLogLevel(record);
