@@ -132,10 +132,12 @@ export class LineOutput {
     const current = this.#current;
     if (current !== null && this.#currentLength + bytes <= this.#batchLimit) return current;
     this.#seal();
+    // Buffers of their own (allocUnsafeSlow): a pipe's 4 KiB batch would otherwise be a slice
+    // of Buffer's 64 KiB pool, which #recycle cannot take back.
     let next: Buffer;
     if (bytes > this.#batchLimit)
-      next = Buffer.allocUnsafe(bytes); // a line of its own
-    else next = this.#spare.pop() ?? Buffer.allocUnsafe(this.#batchLimit);
+      next = Buffer.allocUnsafeSlow(bytes); // a line of its own
+    else next = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#batchLimit);
     this.#current = next;
     this.#currentLength = 0;
     return next;
@@ -145,8 +147,8 @@ export class LineOutput {
   #seal(): void {
     if (this.#current !== null && this.#currentLength > 0) {
       this.#batches.push(this.#current.subarray(0, this.#currentLength));
-    } else if (this.#current !== null) {
-      this.#spare.push(this.#current);
+    } else if (this.#current !== null && this.#current.length === this.#batchLimit) {
+      this.#spare.push(this.#current); // unused: taken again by the next line
     }
     this.#current = null;
     this.#currentLength = 0;
@@ -176,7 +178,7 @@ export class LineOutput {
   #recycle(batch: Buffer): void {
     const limit = this.#batchLimit;
     if (this.#spare.length >= SPARE_BATCHES) return;
-    // Only a batch buffer of our own (allocUnsafe of this size is never a pool slice).
+    // A whole batch buffer (#room's), not the rest of a partial write or a line of its own.
     if (batch.byteOffset !== 0 || batch.buffer.byteLength !== limit) return;
     this.#spare.push(Buffer.from(batch.buffer, 0, limit));
   }
