@@ -7,7 +7,7 @@
  * of ended connections alive through every young-generation collection, so that they were
  * copied twice and then moved to the old generation, where only a full collection reclaims
  * them (`node --trace-gc-nvp`, 5,000 connections a second: `promoted=` per scavenge). With
- * this list, see the commit that introduced it for the figures.
+ * this list: 0.74-1.06 MB (docs/BENCHMARKS.md, "What each change gained").
  */
 
 /** The fields a connection carries for its listener's list. */
