@@ -46,6 +46,22 @@ function perWorker(lines: LogLine[]): Map<number, number> {
 }
 
 /** The sum of every linkgate_connections_total series with these label values. */
+/**
+ * The primary's lines `msg` after a save and a SIGHUP: at least one, at most one per trigger
+ * (the file's watch may see the save before the signal and reload it too), none a worker's.
+ */
+async function reloadLines(s: Serve, msg: "reload ok" | "reload failed"): Promise<LogLine[]> {
+  await waitFor(() => s.find(msg).length >= 1, { what: msg });
+  await delay(300);
+  const lines = s.find(msg);
+  assert.ok(
+    lines.length <= 2,
+    `one ${msg} line per trigger (the save, the SIGHUP): ${lines.length}`,
+  );
+  for (const line of lines) assert.equal(line.worker, undefined, `${msg}: by the primary`);
+  return lines;
+}
+
 function connectionsTotal(metrics: string, decision: string): number {
   let n = 0;
   for (const m of metrics.matchAll(
@@ -115,16 +131,8 @@ describe("linkgate serve --workers 2", () => {
     assert.equal(await batch(OTHER, 4), 0, "OTHER is not allowed before the reload");
     writeFileSync(file, yaml(origin.port, OTHER));
     s.child.kill("SIGHUP");
-    // The file's watch may see the save first and reload it too: one line per trigger, each the
-    // primary's, never one per worker.
-    await waitFor(() => s.find("reload ok").length >= 1, { what: "reload ok" });
-    await delay(300);
-    const ok = s.find("reload ok");
-    assert.ok(ok.length <= 2, `one line per trigger (the save, the SIGHUP): ${ok.length}`);
-    for (const line of ok) {
-      assert.equal(line.worker, undefined, "by the primary");
-      assert.equal(line.workers, 2);
-    }
+    const ok = await reloadLines(s, "reload ok");
+    for (const line of ok) assert.equal(line.workers, 2, "in force in both workers");
     const afterReload = connections(s).length;
     for (let round = 0; round < 10; round++) {
       assert.equal(await batch(OTHER, 10), 10, "every attempt after the reload is allowed");
@@ -136,12 +144,8 @@ describe("linkgate serve --workers 2", () => {
     // keep OTHER.
     writeFileSync(file, yaml(origin.port, "aws:not-a-vpce"));
     s.child.kill("SIGHUP");
-    await waitFor(() => s.find("reload failed").length >= 1, { what: "reload failed" });
-    await delay(300);
-    const failed = s.find("reload failed");
-    assert.ok(failed.length <= 2, `one line per trigger (the save, the SIGHUP): ${failed.length}`);
+    const failed = await reloadLines(s, "reload failed");
     for (const line of failed) {
-      assert.equal(line.worker, undefined, "by the primary, not by each worker");
       assert.equal((line.errors as { code: string }[])[0].code, "CONFIG_BAD_IDENTITY");
     }
     assert.equal(await batch(OTHER, 20), 20, "the policy in force stays, on both workers");
