@@ -31,19 +31,44 @@ import { LinkgateRuntime } from "../src/runtime/linkgate.js";
 import { AWS_LINK, buildPayloads } from "./lib/payloads.js";
 import { generatePolicy } from "./lib/policy.js";
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer`);
-  return n;
+const USAGE =
+  "usage: npm run bench:connection [-- --connections N --rounds N --in-flight N --log info|warn]";
+
+/** The command line, or a one-line error and exit 2. */
+function parseOptions(argv: string[]): {
+  connections: number;
+  rounds: number;
+  inFlight: number;
+  logLevel: "info" | "warn";
+} {
+  const o = { connections: 100_000, rounds: 5, inFlight: 50, logLevel: "info" as "info" | "warn" };
+  const fail = (why: string): never => {
+    process.stderr.write(`bench:connection: ${why}\n${USAGE}\n`);
+    process.exit(2);
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === "--log") {
+      if (value !== "info" && value !== "warn") fail("--log takes info or warn");
+      o.logLevel = value as "info" | "warn";
+      continue;
+    }
+    const key = { "--connections": "connections", "--rounds": "rounds", "--in-flight": "inFlight" }[
+      flag
+    ] as "connections" | "rounds" | "inFlight" | undefined;
+    if (key === undefined) fail(`unknown option ${flag}`);
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) fail(`${flag} takes a positive integer, not ${value}`);
+    o[key as "connections" | "rounds" | "inFlight"] = n;
+  }
+  return o;
 }
-const CONNECTIONS = option("--connections", 100_000);
-const ROUNDS = option("--rounds", 5);
-const IN_FLIGHT = option("--in-flight", 50);
-const logIndex = process.argv.indexOf("--log");
-const LOG_LEVEL = logIndex >= 0 ? process.argv[logIndex + 1] : "info";
-if (LOG_LEVEL !== "info" && LOG_LEVEL !== "warn") throw new Error("--log info|warn");
+const {
+  connections: CONNECTIONS,
+  rounds: ROUNDS,
+  inFlight: IN_FLIGHT,
+  logLevel: LOG_LEVEL,
+} = parseOptions(process.argv.slice(2));
 
 /** A socket that goes nowhere: writes are taken whole, everything else is a no-op. */
 class NullSocket implements EngineSocket {
@@ -107,8 +132,9 @@ let accepted = 0;
 function advance(slot: Slot): boolean {
   switch (slot.step++) {
     case 0: {
-      // A fresh address string per connection, as the engine reads it from the socket.
-      const client = new NullSocket(`127.0.0.${1 + (accepted & 0)}`, 1024 + (accepted++ % 60000));
+      // A new address string per connection, as the engine reads it from the socket, from a
+      // few load balancer nodes (trusted: 127.0.0.0/8).
+      const client = new NullSocket(`127.0.0.${1 + (accepted % 4)}`, 1024 + (accepted++ % 60000));
       const owner = (acceptOne as (s: EngineSocket) => SocketOwner)(client);
       client.owner = owner;
       slot.client = client;
@@ -121,15 +147,15 @@ function advance(slot: Slot): boolean {
       return false;
     }
     case 1:
-      slot.owner?.onOpen(slot.upstream as NullSocket);
+      (slot.owner as SocketOwner).onOpen(slot.upstream as NullSocket);
       return false;
     case 2:
-      slot.owner?.onData(slot.upstream as NullSocket, ANSWER, ANSWER.length);
+      (slot.owner as SocketOwner).onData(slot.upstream as NullSocket, ANSWER, ANSWER.length);
       return false;
     default: {
-      const { owner, client, upstream } = slot as Required<{
-        [K in keyof Slot]: NonNullable<Slot[K]>;
-      }>;
+      const owner = slot.owner as SocketOwner;
+      const client = slot.client as NullSocket;
+      const upstream = slot.upstream as NullSocket;
       owner.onEnd(upstream);
       owner.onEnd(client);
       owner.onClose(upstream);
@@ -150,7 +176,8 @@ async function drive(count: number): Promise<void> {
     slots.push({ client: null, upstream: null, owner: null, step: 0 });
   let done = 0;
   let started = 0;
-  // Stagger: slot i starts i steps late, so the in-flight connections are at every step.
+  // Stagger: slot i starts i % 4 ticks late, so that the connections in flight are at every
+  // one of the 4 steps.
   let tick = 0;
   while (done < count) {
     for (let i = 0; i < slots.length; i++) {
@@ -174,7 +201,7 @@ async function main(): Promise<void> {
     upstreamProxy: "v2",
     sni: payloads.sni,
     allowedLink: AWS_LINK,
-    logLevel: LOG_LEVEL as "info" | "warn",
+    logLevel: LOG_LEVEL,
     adminBind: "127.0.0.1:0",
   });
   const file = join(tmp, "linkgate.json");
