@@ -1,6 +1,6 @@
 /**
  * A linkgate data plane for the policy-scale workload, started from a configuration file the
- * way `linkgate serve` starts one (metrics and the connection observer included, logs at the
+ * way `linkgate serve` starts one (its V8 settings, metrics and the connection observer included, logs at the
  * file's level), but timing each step and without the 16 MiB cap of the file loader, which a
  * 1,000,000-rule file exceeds. Runs the built JavaScript (dist/), as `serve` does.
  *
@@ -20,6 +20,7 @@ type ConfigModule = typeof import("../../src/config/index.js");
 type PolicyModule = typeof import("../../src/policy/index.js");
 type DataplaneModule = typeof import("../../src/dataplane/index.js");
 type ObservabilityModule = typeof import("../../src/observability/index.js");
+type HeapModule = typeof import("../../src/runtime/v8-heap.js");
 
 // The built modules, as `serve` runs them; the sources (through tsx) if there is no build.
 const built = existsSync(fileURLToPath(new URL("../../dist/config/index.js", import.meta.url)));
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
   const loader = at("--loader") ?? "json";
   const exitAfterReady = args.includes("--exit-after-ready");
 
+  // As `serve` does before it reads its configuration (src/runtime/v8-heap.ts).
+  const { tuneHeapForConnections }: HeapModule = await import(dist("runtime/v8-heap.js"));
+  tuneHeapForConnections();
   const { parseConfigText, validateConfigValue }: ConfigModule = await import(
     dist("config/index.js")
   );

@@ -54,6 +54,7 @@ import {
   type ReloadRequest,
 } from "./reload.js";
 import type { TenantChangeTarget } from "./store-tenants.js";
+import { tuneHeapForConnections } from "./v8-heap.js";
 import { type ConfigWatch, watchConfigFile } from "./watch.js";
 
 export interface StartOptions {
@@ -169,6 +170,8 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
 
   /** Loads the file, binds every listener and the admin endpoint; throws ConfigLoadError. */
   static async start(o: StartOptions): Promise<LinkgateRuntime> {
+    // Before the configuration is read and compiled: no allocation site is tenured from here on.
+    const v8Flags = tuneHeapForConnections();
     const file = resolve(o.configFile);
     let config: LinkgateConfig;
     let reloadFrom: { source: ConfigFileSource; initial: PolicySnapshot } | null = null;
@@ -187,7 +190,11 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
       logger = logger.child({ worker: o.worker.id });
       lifecycle = logger.isLevelEnabled("warn") ? logger.child({}, { level: "warn" }) : logger;
     }
-    logStarted(lifecycle, { version: o.version, configFile: file });
+    logStarted(lifecycle, {
+      version: o.version,
+      configFile: file,
+      ...(v8Flags.length > 0 ? { v8Flags } : {}),
+    });
     const control =
       o.worker === undefined ? await ControlRuntime.open(config, file, lifecycle) : null;
     let rt: LinkgateRuntime;

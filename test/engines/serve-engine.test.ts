@@ -30,6 +30,7 @@ describe("linkgate serve --engine bun", () => {
     const started = s.find("started")[0];
     assert.equal(started.pid, pid, "the same process");
     assert.equal(typeof started.bun, "string", "the started line names Bun's version");
+    assert.equal(started.v8Flags, undefined, "no V8 flags on Bun");
 
     const r = await connectThrough({
       host: "127.0.0.1",
