@@ -37,11 +37,15 @@ import {
 } from "../proxy-protocol/index.js";
 import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from "../tls/index.js";
 import { coarseNow, type DeadlineItem, type DeadlineList } from "./deadlines.js";
-import type { EngineSocket, SocketOwner } from "./engine.js";
+import { type EngineSocket, type SocketOwner, sharedWriteBuffer } from "./engine.js";
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
 import type { LiveItem } from "./live-connections.js";
-import { upstreamProxyHeader } from "./upstream-header.js";
+import {
+  type UpstreamHeaderInput,
+  upstreamProxyHeaderLength,
+  writeUpstreamProxyHeader,
+} from "./upstream-header.js";
 
 export enum State {
   ProxyHeader = 0,
@@ -75,6 +79,17 @@ const decisionScratch: DecisionInput = {
   link: null,
   sourceFamily: 0,
   sourceBytes: sourceScratch,
+};
+
+// The upstream header's input, filled for each connection's first upstream write (synchronous).
+const headerInputScratch: UpstreamHeaderInput = {
+  header: null,
+  peerAddress: "",
+  peerPort: 0,
+  localAddress: "",
+  localPort: 0,
+  sni: null,
+  tenant: null,
 };
 
 export class Connection implements DeadlineItem, LiveItem, SocketOwner {
@@ -516,25 +531,31 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
     // Only a `none` listener (no header) needs the local address: skip the getsockname.
     if (this.header === null && routing.upstreamProxyProtocol === "v2")
       local = client.localAddress();
-    const first =
-      routing.upstreamProxyProtocol === "v2"
-        ? upstreamProxyHeader(
-            {
-              header: this.header,
-              peerAddress: this.peerAddress,
-              peerPort: this.peerPort,
-              localAddress: local?.address ?? "",
-              localPort: local?.port ?? 0,
-              sni: this.sni,
-              tenant: d.tenant?.id ?? null,
-            },
-            pending,
-          )
-        : pending.length === 1
-          ? pending[0]
-          : Buffer.concat(pending);
+    let first: Buffer;
+    let firstLength: number;
+    if (routing.upstreamProxyProtocol === "v2") {
+      const input = headerInputScratch;
+      input.header = this.header;
+      input.peerAddress = this.peerAddress;
+      input.peerPort = this.peerPort;
+      input.localAddress = local?.address ?? "";
+      input.localPort = local?.port ?? 0;
+      input.sni = this.sni;
+      input.tenant = d.tenant?.id ?? null;
+      firstLength = upstreamProxyHeaderLength(input, pending);
+      // The shared buffer (the engine copies what the kernel does not take): no allocation.
+      first =
+        firstLength <= sharedWriteBuffer.length
+          ? sharedWriteBuffer
+          : Buffer.allocUnsafe(firstLength);
+      writeUpstreamProxyHeader(first, input, pending);
+      input.header = null; // the scratch keeps no connection's header alive
+    } else {
+      first = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      firstLength = first.length;
+    }
     if (!this.enter(State.Relay)) return;
-    const sent = upstream.write(first, first.length);
+    const sent = upstream.write(first, firstLength);
     // Bytes the engine read while the upstream was connecting go next (relayed as they come).
     if (this.isOpen()) client.relayReads();
     if (!this.isOpen()) return; // a write failed

@@ -9,6 +9,15 @@
  * its two sockets apart by identity.
  */
 
+/**
+ * One process-wide buffer an owner may fill and pass to `write` at once, for bytes it would
+ * otherwise allocate a buffer for only to write them (a connection's first upstream write: the
+ * fresh PROXY header and the client's first bytes). Every engine copies out of it whatever it
+ * must keep, so it is free again as soon as `write` returns. Bytes that do not fit go in a
+ * buffer of their own.
+ */
+export const sharedWriteBuffer: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** A connected TCP socket, accepted or dialled. */
 export interface EngineSocket {
   /**
@@ -21,8 +30,9 @@ export interface EngineSocket {
   localAddress(): { address: string; port: number };
   /**
    * Sends `buffer[0, length)` after whatever is already queued. What the kernel does not take
-   * now is queued by the engine (copied if `buffer` is the engine's own read buffer, kept as is
-   * otherwise: the caller hands over buffers it will not change). Returns false while something
+   * now is queued by the engine: copied if `buffer` is `sharedWriteBuffer` (below) or the
+   * engine's own read buffer, kept as is otherwise (the caller hands over buffers it will not
+   * change). Returns false while something
    * is queued: the caller stops reading the other side until `onDrain`. A failed write is
    * reported through the owner's `onError` before this returns.
    */

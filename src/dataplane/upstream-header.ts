@@ -68,20 +68,27 @@ export interface UpstreamHeaderInput {
   tenant: string | null;
 }
 
+// What upstreamProxyHeaderLength measured, for the writeUpstreamProxyHeader call that follows
+// it (both run synchronously, back to back): the input, its family byte, address block length
+// (the block itself is in `block`) and header length.
+let measuredInput: UpstreamHeaderInput | null = null;
+let measuredFamily = 0;
+let measuredAddressLength = 0;
+let measuredHeaderLength = 0;
+
 /**
- * The header, followed in the same buffer by the bytes of `tail` (the client's first bytes), so
- * that the upstream gets both in one write without a second copy.
+ * The bytes the header for `i` takes, followed by those of `tail` (the client's first bytes,
+ * sent in the same write). Call writeUpstreamProxyHeader next, with the same `i` and `tail`.
  */
-export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffer[] = []): Buffer {
+export function upstreamProxyHeaderLength(i: UpstreamHeaderInput, tail: readonly Buffer[]): number {
   const h = i.header;
   // The address block: copied from a v2 header, rebuilt from text otherwise.
   let fam = 0;
-  let addressLength = 0;
   if (h === null) {
     fam = blockFromText(i.peerAddress, i.peerPort, i.localAddress, i.localPort);
   } else if (h.version === 2) {
-    addressLength = h._copyAddressBlock(block, 0);
-    fam = addressLength === 12 ? 0x11 : addressLength === 36 ? 0x21 : 0; // TCP: linkgate proxies streams
+    const copied = h._copyAddressBlock(block, 0);
+    fam = copied === 12 ? 0x11 : copied === 36 ? 0x21 : 0; // TCP: linkgate proxies streams
   } else if (h.source !== null && h.destination !== null) {
     fam = blockFromText(
       h.source.address,
@@ -90,9 +97,7 @@ export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffe
       h.destination.port ?? 0,
     );
   }
-  if (fam === 0) addressLength = 0;
-  else addressLength = fam === 0x11 ? 12 : 36;
-
+  const addressLength = fam === 0 ? 0 : fam === 0x11 ? 12 : 36;
   const link = h?.linkTlv ?? null;
   const sni = i.sni;
   const tenant = i.tenant;
@@ -103,12 +108,36 @@ export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffe
     (link === null ? 0 : link.length) +
     (sni === null ? 0 : 3 + sni.length) +
     (tenant === null ? 0 : 3 + tenant.length);
+  measuredInput = i;
+  measuredFamily = fam;
+  measuredAddressLength = addressLength;
+  measuredHeaderLength = length;
   let tailLength = 0;
   for (const t of tail) tailLength += t.length;
-  const out = Buffer.allocUnsafe(length + tailLength);
+  return length + tailLength;
+}
+
+/**
+ * Writes the header upstreamProxyHeaderLength just measured for `i`, then `tail`, into `out`
+ * from its start (`out` has room for that length); returns the end. The buffer may be shared
+ * scratch (the engine's sharedWriteBuffer): the connection's first write needs no buffer of
+ * its own.
+ */
+export function writeUpstreamProxyHeader(
+  out: Buffer,
+  i: UpstreamHeaderInput,
+  tail: readonly Buffer[],
+): number {
+  if (measuredInput !== i) throw new Error("internal: upstream header written without measuring");
+  measuredInput = null;
+  const link = i.header?.linkTlv ?? null;
+  const sni = i.sni;
+  const tenant = i.tenant;
+  const length = measuredHeaderLength;
+  const addressLength = measuredAddressLength;
   out.set(SIGNATURE, 0);
   out[12] = 0x21; // v2, PROXY
-  out[13] = fam;
+  out[13] = measuredFamily;
   out.writeUInt16BE(length - 16, 14);
   let p = 16;
   for (let k = 0; k < addressLength; k++) out[p++] = block[k];
@@ -137,5 +166,12 @@ export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffe
     out.set(t, p);
     p += t.length;
   }
+  return p;
+}
+
+/** The header for `i` followed by `tail`, in a buffer of its own. */
+export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffer[] = []): Buffer {
+  const out = Buffer.allocUnsafe(upstreamProxyHeaderLength(i, tail));
+  writeUpstreamProxyHeader(out, i, tail);
   return out;
 }

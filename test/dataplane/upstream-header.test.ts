@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { TENANT_TLV, upstreamProxyHeader } from "../../src/dataplane/index.js";
 import {
+  upstreamProxyHeaderLength,
+  writeUpstreamProxyHeader,
+} from "../../src/dataplane/upstream-header.js";
+import {
   decodeProxyHeader,
   encodeProxyHeaderV1,
   encodeProxyHeaderV2,
@@ -79,6 +83,31 @@ describe("upstream PROXY v2 header", () => {
     const out = upstreamProxyHeader({ ...base, header: incoming }, tail);
     assert.deepEqual(out, Buffer.concat([alone, ...tail]));
     assert.equal(decoded(out).crc32c, "valid", "the CRC covers the header only");
+  });
+
+  test("written into a used shared buffer: the same bytes; measured first, or refused", () => {
+    const incoming = decoded(
+      encodeProxyHeaderV2({
+        source: { address: "2001:db8::1", port: 5000 },
+        destination: { address: "2001:db8::2", port: 443 },
+        link: "gcp:18446744072646845442",
+        crc32c: true,
+      }),
+    );
+    const tail = [Buffer.from("the ClientHello")];
+    const input = { ...base, header: incoming };
+    const shared = Buffer.alloc(4096, 0xee); // what an earlier connection left in it
+    const length = upstreamProxyHeaderLength(input, tail);
+    assert.equal(writeUpstreamProxyHeader(shared, input, tail), length);
+    assert.deepEqual(shared.subarray(0, length), upstreamProxyHeader(input, tail));
+    assert.equal(shared[length], 0xee, "nothing written past the length");
+    assert.throws(() => writeUpstreamProxyHeader(shared, input, tail), /without measuring/);
+    upstreamProxyHeaderLength({ ...input }, tail);
+    assert.throws(
+      () => writeUpstreamProxyHeader(shared, input, tail),
+      /without measuring/,
+      "measured for another input",
+    );
   });
 
   test("a UDP family is sent as TCP (linkgate proxies streams)", () => {

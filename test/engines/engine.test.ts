@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { describe, test } from "node:test";
+import { sharedWriteBuffer } from "../../src/dataplane/engine.js";
 import { runtimeEngine as engine } from "../../src/dataplane/engines/index.js";
 import { delay, freePort, withTimeout } from "../helpers/programs.js";
 import { enginePair, recorder } from "./pair.js";
@@ -37,6 +38,37 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     peer.resume();
     await withTimeout(all, 15_000, `every byte (got ${count})`);
     assert.equal(sha(received), sha(chunks));
+    await owner.saw("drain");
+  });
+
+  test("write() from sharedWriteBuffer: what is queued is a copy, the buffer is free at once", async (t) => {
+    const { socket, owner, peer } = await enginePair(t, engine);
+    peer.pause(); // the kernel buffers fill up
+    const sent: Buffer[] = [];
+    let queued = 0;
+    // Each write fills the shared buffer with new bytes and then reuses it, as a connection's
+    // first upstream write does; an engine that queued a view of it would send the last fill.
+    for (let i = 0; i < 96; i++) {
+      const bytes = randomBytes(sharedWriteBuffer.length);
+      sharedWriteBuffer.set(bytes);
+      sent.push(bytes);
+      if (!socket.write(sharedWriteBuffer, sharedWriteBuffer.length)) queued++;
+      sharedWriteBuffer.fill(0xee);
+    }
+    assert.ok(queued > 0, "the peer backed up: some of the shared buffer had to be queued");
+    const total = 96 * sharedWriteBuffer.length;
+    const received: Buffer[] = [];
+    let count = 0;
+    const all = new Promise<void>((resolve) => {
+      peer.on("data", (d: Buffer) => {
+        received.push(d);
+        count += d.length;
+        if (count === total) resolve();
+      });
+    });
+    peer.resume();
+    await withTimeout(all, 15_000, `every byte (got ${count})`);
+    assert.equal(sha(received), sha(sent), "the bytes of each fill, in order");
     await owner.saw("drain");
   });
 

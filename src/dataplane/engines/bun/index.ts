@@ -12,15 +12,16 @@
  *   event: that FIN is reported here before the close;
  * - socket errors (a reset, a broken pipe) arrive as the close event's error;
  * - every read is a new buffer of its own: there is no shared read buffer to protect, so
- *   queued writes keep the buffers they are given.
+ *   queued writes keep the buffers they are given (but for engine.ts's sharedWriteBuffer).
  */
 import cluster from "node:cluster";
-import type {
-  Engine,
-  EngineServer,
-  EngineSocket,
-  ListenOptions,
-  SocketOwner,
+import {
+  type Engine,
+  type EngineServer,
+  type EngineSocket,
+  type ListenOptions,
+  type SocketOwner,
+  sharedWriteBuffer,
 } from "../../engine.js";
 import { type BunSocket, type BunSocketError, type BunSocketHandlers, bunApi } from "./bun-api.js";
 
@@ -59,13 +60,13 @@ class BunEngineSocket implements EngineSocket {
     const raw = this.raw;
     if (this.destroyed || raw === null) return true;
     if (this.queue !== null) {
-      this.queue.push(length === buffer.length ? buffer : buffer.subarray(0, length));
+      this.queue.push(kept(buffer, 0, length));
       return false;
     }
     const written = raw.write(buffer, 0, length);
     // -1: the socket is closed, and its close event says why.
     if (written === length || written < 0) return true;
-    this.queue = [buffer.subarray(written, length)];
+    this.queue = [kept(buffer, written, length)];
     return false;
   }
 
@@ -118,6 +119,12 @@ class BunEngineSocket implements EngineSocket {
   relayReads(): void {
     // Every read is a buffer of its own already.
   }
+}
+
+/** `buffer[from, to)` to queue: a copy out of the shared write buffer, else a view. */
+function kept(buffer: Buffer, from: number, to: number): Buffer {
+  if (buffer === sharedWriteBuffer) return Buffer.from(buffer.subarray(from, to));
+  return from === 0 && to === buffer.length ? buffer : buffer.subarray(from, to);
 }
 
 function errnoOf(error: BunSocketError): string | null {

@@ -6,12 +6,13 @@
  * one write(2) when nothing is queued (relay-io.ts).
  */
 import net from "node:net";
-import type {
-  Engine,
-  EngineServer,
-  EngineSocket,
-  ListenOptions,
-  SocketOwner,
+import {
+  type Engine,
+  type EngineServer,
+  type EngineSocket,
+  type ListenOptions,
+  type SocketOwner,
+  sharedWriteBuffer,
 } from "../../engine.js";
 import {
   descriptorOf,
@@ -64,8 +65,9 @@ class NodeSocket implements EngineSocket {
       }
       if (written === length) return true;
     }
-    // The shared read buffer is copied (see relay-io.ts); a caller's own buffer is kept.
-    if (buffer === relayBuffer) return raw.write(Buffer.from(buffer.subarray(written, length)));
+    // The shared buffers are copied (see relay-io.ts and engine.ts); a caller's own is kept.
+    if (buffer === relayBuffer || buffer === sharedWriteBuffer)
+      return raw.write(Buffer.from(buffer.subarray(written, length)));
     return raw.write(
       written === 0 && length === buffer.length ? buffer : buffer.subarray(written, length),
     );
