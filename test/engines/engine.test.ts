@@ -18,6 +18,22 @@ function sha(chunks: Buffer[]): string {
   return h.digest("hex");
 }
 
+/** Resumes the paused `peer` and hashes the `total` bytes it then receives. */
+async function resumeAndHash(peer: net.Socket, total: number): Promise<string> {
+  const received: Buffer[] = [];
+  let count = 0;
+  const all = new Promise<void>((resolve) => {
+    peer.on("data", (d: Buffer) => {
+      received.push(d);
+      count += d.length;
+      if (count === total) resolve();
+    });
+  });
+  peer.resume();
+  await withTimeout(all, 15_000, `every byte (got ${count})`);
+  return sha(received);
+}
+
 describe(`engine ${engine.name}: the socket contract`, () => {
   test("write(): what the kernel does not take is queued, in order, then drained", async (t) => {
     const { socket, owner, peer } = await enginePair(t, engine);
@@ -26,18 +42,7 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     let queued = 0;
     for (const chunk of chunks) if (!socket.write(chunk, chunk.length)) queued++;
     assert.ok(queued > 0, "the peer backed up: write() reported it");
-    const received: Buffer[] = [];
-    let count = 0;
-    const all = new Promise<void>((resolve) => {
-      peer.on("data", (d: Buffer) => {
-        received.push(d);
-        count += d.length;
-        if (count === 16 << 20) resolve();
-      });
-    });
-    peer.resume();
-    await withTimeout(all, 15_000, `every byte (got ${count})`);
-    assert.equal(sha(received), sha(chunks));
+    assert.equal(await resumeAndHash(peer, 16 << 20), sha(chunks));
     await owner.saw("drain");
   });
 
@@ -57,18 +62,7 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     }
     assert.ok(queued > 0, "the peer backed up: some of the shared buffer had to be queued");
     const total = 96 * sharedWriteBuffer.length;
-    const received: Buffer[] = [];
-    let count = 0;
-    const all = new Promise<void>((resolve) => {
-      peer.on("data", (d: Buffer) => {
-        received.push(d);
-        count += d.length;
-        if (count === total) resolve();
-      });
-    });
-    peer.resume();
-    await withTimeout(all, 15_000, `every byte (got ${count})`);
-    assert.equal(sha(received), sha(sent), "the bytes of each fill, in order");
+    assert.equal(await resumeAndHash(peer, total), sha(sent), "the bytes of each fill, in order");
     await owner.saw("drain");
   });
 
