@@ -34,6 +34,7 @@ import {
   INVALID as PP_INVALID,
   type ProxyHeader,
   ProxyHeaderDecoder,
+  type SocketAddress,
 } from "../proxy-protocol/index.js";
 import { ClientHelloDecoder, DONE as HELLO_DONE, INVALID as HELLO_INVALID } from "../tls/index.js";
 import { coarseNow, type DeadlineItem, type DeadlineList } from "./deadlines.js";
@@ -325,14 +326,10 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
     return {
       listener: this.listener.name,
       peer: { address: this.peerAddress, port: this.peerPort },
-      proxySource:
-        h?.source && h.source.port !== null
-          ? { address: h.source.address, port: h.source.port }
-          : null,
-      proxyDestination:
-        h?.destination && h.destination.port !== null
-          ? { address: h.destination.address, port: h.destination.port }
-          : null,
+      // The header's own address objects (made once, kept by the header): with a port, they
+      // are what the record holds.
+      proxySource: portedAddress(h?.source ?? null),
+      proxyDestination: portedAddress(h?.destination ?? null),
       link: h?.link?.id ?? null,
       sni: this.sni,
       tenant: tenant?.id ?? null,
@@ -565,6 +562,11 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
       this.halfClose();
     } else if (sent) client.resume();
   }
+}
+
+/** An address with a port (IP families), as the record has it; null for none or UNIX. */
+function portedAddress(a: SocketAddress | null): { address: string; port: number } | null {
+  return a === null || a.port === null ? null : (a as { address: string; port: number });
 }
 
 function round(ms: number): number {

@@ -98,14 +98,14 @@ export function upstreamProxyHeaderLength(i: UpstreamHeaderInput, tail: readonly
     );
   }
   const addressLength = fam === 0 ? 0 : fam === 0x11 ? 12 : 36;
-  const link = h?.linkTlv ?? null;
+  const linkLength = h === null ? 0 : h._linkTlvLength();
   const sni = i.sni;
   const tenant = i.tenant;
   const length =
     16 +
     addressLength +
     7 + // CRC32C
-    (link === null ? 0 : link.length) +
+    linkLength +
     (sni === null ? 0 : 3 + sni.length) +
     (tenant === null ? 0 : 3 + tenant.length);
   measuredInput = i;
@@ -130,7 +130,7 @@ export function writeUpstreamProxyHeader(
 ): number {
   if (measuredInput !== i) throw new Error("internal: upstream header written without measuring");
   measuredInput = null;
-  const link = i.header?.linkTlv ?? null;
+  const h = i.header;
   const sni = i.sni;
   const tenant = i.tenant;
   const length = measuredHeaderLength;
@@ -145,10 +145,8 @@ export function writeUpstreamProxyHeader(
   out.writeUInt16BE(4, p + 1);
   const crcAt = p + 3;
   p += 7;
-  if (link !== null) {
-    out.set(link, p);
-    p += link.length;
-  }
+  // The identity TLV as it arrived, in its cloud's own format.
+  if (h !== null) p += h._copyLinkTlv(out, p);
   if (sni !== null) {
     out[p] = 0x02; // AUTHORITY
     out.writeUInt16BE(sni.length, p + 1);

@@ -268,6 +268,22 @@ export class ProxyHeader {
     return this._buf.subarray(this._linkTlv, this._linkTlv + 3 + len);
   }
 
+  /** @internal The identity TLV's length in bytes (type, length, value), 0 when there is none. */
+  _linkTlvLength(): number {
+    return this._linkTlv < 0 ? 0 : 3 + this._buf.readUInt16BE(this._linkTlv + 1);
+  }
+
+  /**
+   * @internal Copies the identity TLV (as linkTlv gives it) into `out` at `at`; returns its
+   * length. No view is made: it is copied once per admitted connection.
+   */
+  _copyLinkTlv(out: Uint8Array, at: number): number {
+    const n = this._linkTlvLength();
+    const from = this._linkTlv;
+    for (let i = 0; i < n; i++) out[at + i] = this._buf[from + i];
+    return n;
+  }
+
   /** @internal Copies the address block (12 or 36 bytes for TCP/UDP) into `out` at `at`. */
   _copyAddressBlock(out: Uint8Array, at: number): number {
     const n = this._famByte >> 4 === 1 ? 12 : this._famByte >> 4 === 2 ? 36 : 0;
