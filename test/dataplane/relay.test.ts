@@ -13,6 +13,7 @@ import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-p
 import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway } from "../helpers/gateway.js";
 import { waitFor, withTimeout } from "../helpers/programs.js";
+import { toRecords, u16 } from "../tls/hello-builder.js";
 
 const HELLO = Buffer.from(
   readFileSync(new URL("../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
@@ -159,6 +160,69 @@ describe("relay", () => {
     assert.equal(rec.decision, "allow");
     assert.equal(rec.bytesFromClient, PP.length + HELLO.length + payload.length);
     assert.equal(rec.bytesToClient, HELLO.length + payload.length);
+  });
+
+  test("a first upstream write larger than the shared write buffer arrives whole", {
+    timeout: 30_000,
+  }, async (t) => {
+    // A 120 KiB ClientHello (30,000 cipher suites and a 60,000-byte padding extension) in eight
+    // records: the fresh header and the hello do not fit the engine's 64 KiB shared buffer, so
+    // the first write takes a buffer of its own.
+    const name = Buffer.from("megacorp.api.example.com");
+    const sni = Buffer.concat([u16(name.length + 3), Buffer.from([0]), u16(name.length), name]);
+    const extensions = Buffer.concat([
+      u16(0),
+      u16(sni.length),
+      sni,
+      u16(21),
+      u16(60_000),
+      Buffer.alloc(60_000),
+    ]);
+    const suites = Buffer.alloc(60_000, 0x13);
+    const body = Buffer.concat([
+      u16(0x0303),
+      randomBytes(32),
+      Buffer.from([0]),
+      u16(suites.length),
+      suites,
+      Buffer.from([1, 0]),
+      u16(extensions.length),
+      extensions,
+    ]);
+    const message = Buffer.concat([
+      Buffer.from([1, 0, body.length >> 8, body.length & 0xff]),
+      body,
+    ]);
+    message[1] = body.length >> 16;
+    const records = toRecords(message);
+    assert.ok(records.length > 64 * 1024 + 1024, "larger than the shared buffer");
+    const origin = await startEchoOrigin(t);
+    const base = config({
+      listeners: [
+        listener({
+          name: "privatelink",
+          trustedProxies: ["127.0.0.1/32"],
+          maxClientHelloBytes: 262_144,
+        }),
+      ],
+      tenants: [tenant("megacorp")],
+    });
+    const gw = await startGateway(t, {
+      ...base,
+      routing: { ...base.routing, upstream: { host: "127.0.0.1", port: origin.port } },
+    });
+    const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
+    const received: Buffer[] = [];
+    socket.on("data", (d) => received.push(d));
+    const ended = new Promise((r) => socket.once("end", r));
+    await new Promise((r) => socket.once("connect", r));
+    socket.end(Buffer.concat([PP, records]));
+    await withTimeout(ended, 20_000, "the echo and the origin's FIN");
+    assert.equal(sha(Buffer.concat(received)), sha(records), "the hello, echoed whole");
+    socket.destroy();
+    const rec = await gw.next();
+    assert.equal(rec.decision, "allow");
+    assert.equal(rec.sni, "megacorp.api.example.com");
   });
 
   test("a client that stops reading pauses the upstream: buffered bytes stay bounded", {
