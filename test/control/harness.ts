@@ -109,7 +109,9 @@ export function fileConfig(over: Partial<LinkgateConfig> = {}): LinkgateConfig {
 export const seen = { routes: new Set<string>(), codes: new Set<string>() };
 
 function routeOf(method: string, url: string): RouteSpec | undefined {
-  const path = url.split("?")[0];
+  // The path as the request will carry it: the URL parser resolves "." and ".." segments
+  // ("/v1/tenants/./tokens" is "/v1/tenants/tokens", which no route serves).
+  const path = new URL(url, "http://linkgate.invalid").pathname;
   return API_ROUTES.find((r) => {
     if (r.method !== method) return false;
     const pattern = new RegExp(`^${r.path.replace(/\{\w+\}/g, "[^/]+")}$`);
