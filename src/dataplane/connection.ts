@@ -42,11 +42,7 @@ import { type EngineSocket, type SocketOwner, sharedWriteBuffer } from "./engine
 import { answerHealthCheck, HealthCheckReader } from "./health-check.js";
 import type { ListenerRuntime } from "./listener.js";
 import type { LiveItem } from "./live-connections.js";
-import {
-  type UpstreamHeaderInput,
-  upstreamProxyHeaderLength,
-  writeUpstreamProxyHeader,
-} from "./upstream-header.js";
+import { type UpstreamHeaderInput, writeUpstreamProxyHeader } from "./upstream-header.js";
 
 export enum State {
   ProxyHeader = 0,
@@ -539,13 +535,14 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
       input.localPort = local?.port ?? 0;
       input.sni = this.sni;
       input.tenant = d.tenant?.id ?? null;
-      firstLength = upstreamProxyHeaderLength(input, pending);
-      // The shared buffer (the engine copies what the kernel does not take): no allocation.
-      first =
-        firstLength <= sharedWriteBuffer.length
-          ? sharedWriteBuffer
-          : Buffer.allocUnsafe(firstLength);
-      writeUpstreamProxyHeader(first, input, pending);
+      // Into the shared buffer (the engine copies what the kernel does not take): no
+      // allocation, unless the client's first bytes do not fit.
+      first = sharedWriteBuffer;
+      firstLength = writeUpstreamProxyHeader(first, input, pending);
+      if (firstLength < 0) {
+        first = Buffer.allocUnsafe(-firstLength);
+        firstLength = writeUpstreamProxyHeader(first, input, pending);
+      }
       input.header = null; // the scratch keeps no connection's header alive
     } else {
       first = pending.length === 1 ? pending[0] : Buffer.concat(pending);

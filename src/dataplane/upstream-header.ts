@@ -68,19 +68,17 @@ export interface UpstreamHeaderInput {
   tenant: string | null;
 }
 
-// What upstreamProxyHeaderLength measured, for the writeUpstreamProxyHeader call that follows
-// it (both run synchronously, back to back): the input, its family byte, address block length
-// (the block itself is in `block`) and header length.
-let measuredInput: UpstreamHeaderInput | null = null;
-let measuredFamily = 0;
-let measuredAddressLength = 0;
-let measuredHeaderLength = 0;
-
 /**
- * The bytes the header for `i` takes, followed by those of `tail` (the client's first bytes,
- * sent in the same write). Call writeUpstreamProxyHeader next, with the same `i` and `tail`.
+ * Writes the header for `i`, then the bytes of `tail` (the client's first bytes, sent in the
+ * same write), into `out` from its start, and returns the end. When `out` is too small it
+ * writes nothing and returns minus the bytes needed. `out` may be shared scratch (the
+ * engine's sharedWriteBuffer): a connection's first write then needs no buffer of its own.
  */
-export function upstreamProxyHeaderLength(i: UpstreamHeaderInput, tail: readonly Buffer[]): number {
+export function writeUpstreamProxyHeader(
+  out: Buffer,
+  i: UpstreamHeaderInput,
+  tail: readonly Buffer[],
+): number {
   const h = i.header;
   // The address block: copied from a v2 header, rebuilt from text otherwise.
   let fam = 0;
@@ -98,46 +96,22 @@ export function upstreamProxyHeaderLength(i: UpstreamHeaderInput, tail: readonly
     );
   }
   const addressLength = fam === 0 ? 0 : fam === 0x11 ? 12 : 36;
-  const linkLength = h === null ? 0 : h._linkTlvLength();
   const sni = i.sni;
   const tenant = i.tenant;
   const length =
     16 +
     addressLength +
     7 + // CRC32C
-    linkLength +
+    (h === null ? 0 : h._linkTlvLength()) +
     (sni === null ? 0 : 3 + sni.length) +
     (tenant === null ? 0 : 3 + tenant.length);
-  measuredInput = i;
-  measuredFamily = fam;
-  measuredAddressLength = addressLength;
-  measuredHeaderLength = length;
-  let tailLength = 0;
-  for (const t of tail) tailLength += t.length;
-  return length + tailLength;
-}
+  let end = length;
+  for (const t of tail) end += t.length;
+  if (end > out.length) return -end;
 
-/**
- * Writes the header upstreamProxyHeaderLength just measured for `i`, then `tail`, into `out`
- * from its start (`out` has room for that length); returns the end. The buffer may be shared
- * scratch (the engine's sharedWriteBuffer): the connection's first write needs no buffer of
- * its own.
- */
-export function writeUpstreamProxyHeader(
-  out: Buffer,
-  i: UpstreamHeaderInput,
-  tail: readonly Buffer[],
-): number {
-  if (measuredInput !== i) throw new Error("internal: upstream header written without measuring");
-  measuredInput = null;
-  const h = i.header;
-  const sni = i.sni;
-  const tenant = i.tenant;
-  const length = measuredHeaderLength;
-  const addressLength = measuredAddressLength;
   out.set(SIGNATURE, 0);
   out[12] = 0x21; // v2, PROXY
-  out[13] = measuredFamily;
+  out[13] = fam;
   out.writeUInt16BE(length - 16, 14);
   let p = 16;
   for (let k = 0; k < addressLength; k++) out[p++] = block[k];
@@ -167,9 +141,11 @@ export function writeUpstreamProxyHeader(
   return p;
 }
 
+const NO_ROOM = Buffer.alloc(0);
+
 /** The header for `i` followed by `tail`, in a buffer of its own. */
 export function upstreamProxyHeader(i: UpstreamHeaderInput, tail: readonly Buffer[] = []): Buffer {
-  const out = Buffer.allocUnsafe(upstreamProxyHeaderLength(i, tail));
+  const out = Buffer.allocUnsafe(-writeUpstreamProxyHeader(NO_ROOM, i, tail));
   writeUpstreamProxyHeader(out, i, tail);
   return out;
 }

@@ -264,8 +264,7 @@ export class ProxyHeader {
    */
   get linkTlv(): Buffer | null {
     if (this._linkTlv < 0) return null;
-    const len = this._buf.readUInt16BE(this._linkTlv + 1);
-    return this._buf.subarray(this._linkTlv, this._linkTlv + 3 + len);
+    return this._buf.subarray(this._linkTlv, this._linkTlv + this._linkTlvLength());
   }
 
   /** @internal The identity TLV's length in bytes (type, length, value), 0 when there is none. */
