@@ -27,7 +27,7 @@
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
 import { parseIpInto } from "../ip/address.js";
-import type { ConnectionRecord, Decision } from "../observability/types.js";
+import type { ConnectionRecord, Decision, Endpoint } from "../observability/types.js";
 import type { CompiledPolicy, DecisionInput, PolicyDecision } from "../policy/index.js";
 import {
   DONE as PP_DONE,
@@ -561,9 +561,12 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
   }
 }
 
-/** An address with a port (IP families), as the record has it; null for none or UNIX. */
-function portedAddress(a: SocketAddress | null): { address: string; port: number } | null {
-  return a === null || a.port === null ? null : (a as { address: string; port: number });
+/**
+ * An address with a port (IP families), as the record has it; null for none or UNIX. The
+ * header's own object: both types are read-only, so the record and the header can share it.
+ */
+function portedAddress(a: SocketAddress | null): Endpoint | null {
+  return a === null || a.port === null ? null : (a as Endpoint);
 }
 
 function round(ms: number): number {

@@ -15,9 +15,10 @@ import type { ErrorCode } from "../errors/index.js";
  */
 export type Decision = "allow" | "would-deny" | "deny" | "drop" | "health-check";
 
+/** Read-only: a record may share it with the PROXY header it came from. */
 export interface Endpoint {
-  address: string;
-  port: number;
+  readonly address: string;
+  readonly port: number;
 }
 
 export interface ConnectionRecord {
