@@ -30,6 +30,7 @@ import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord, Decision, Endpoint } from "../observability/types.js";
 import type { CompiledPolicy, DecisionInput, PolicyDecision } from "../policy/index.js";
 import {
+  type LinkIdentity,
   DONE as PP_DONE,
   INVALID as PP_INVALID,
   type ProxyHeader,
@@ -102,7 +103,16 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
   helloDecoder: ClientHelloDecoder | null = null;
   /** Client bytes after the PROXY header, kept until they are written upstream. */
   pending: Buffer[] = [];
+  /**
+   * The decoded PROXY header, until the upstream has its bytes: it is a view of the client's
+   * first chunk (usually with the ClientHello in it), which a long-lived connection must not
+   * keep. What the connection needs of it afterwards is taken when it is decoded (below).
+   */
   header: ProxyHeader | null = null;
+  /** From the PROXY header (null without one): the record's addresses, the registry's key. */
+  link: LinkIdentity | null = null;
+  proxySource: Endpoint | null = null;
+  proxyDestination: Endpoint | null = null;
   health: HealthCheckReader | null = null;
 
   sni: string | null = null;
@@ -256,9 +266,6 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
       return;
     }
     this.decision = d.verdict;
-    // The connection may live for hours: keep only the header's own bytes, not the chunk that
-    // also held the ClientHello.
-    if (header !== null) this.header = header.compact();
     // Registered from now on, while still connecting: a revocation must find it too.
     this.registeredAs = d.tenant?.id ?? NO_TENANT;
     this.listener.register(this.registeredAs, this);
@@ -273,11 +280,15 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
   decisionInput(): DecisionInput {
     const h = this.header;
     let family: 0 | 4 | 6;
-    if (h === null) family = parseIpInto(this.peerAddress, sourceScratch);
-    else if (h.version === 2) family = h.sourceIp(sourceScratch);
-    else family = h.source === null ? 0 : parseIpInto(h.source.address, sourceScratch);
+    // At the decision, a v2 header's address bytes; later (a reload rechecking a live
+    // connection, the header let go), the source address it gave.
+    if (h !== null && h.version === 2) family = h.sourceIp(sourceScratch);
+    else if (this.listener.config.proxyProtocol === "none")
+      family = parseIpInto(this.peerAddress, sourceScratch);
+    else
+      family = this.proxySource === null ? 0 : parseIpInto(this.proxySource.address, sourceScratch);
     decisionScratch.sni = this.sni;
-    decisionScratch.link = h?.link?.id ?? null;
+    decisionScratch.link = this.link?.id ?? null;
     decisionScratch.sourceFamily = family;
     return decisionScratch;
   }
@@ -315,18 +326,15 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
   /** Rebuilds the record fields from the connection's state when it ends. */
   record(): ConnectionRecord {
     const now = performance.now();
-    const h = this.header;
     const d = this.policy;
     const tenant = d?.tenant ?? null;
     const ruleIndex = d?.ruleIndex ?? -1;
     return {
       listener: this.listener.name,
       peer: { address: this.peerAddress, port: this.peerPort },
-      // The header's own address objects (made once, kept by the header): with a port, they
-      // are what the record holds.
-      proxySource: portedAddress(h?.source ?? null),
-      proxyDestination: portedAddress(h?.destination ?? null),
-      link: h?.link?.id ?? null,
+      proxySource: this.proxySource,
+      proxyDestination: this.proxyDestination,
+      link: this.link?.id ?? null,
       sni: this.sni,
       tenant: tenant?.id ?? null,
       decision: this.decision,
@@ -460,6 +468,11 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
         if (status !== PP_DONE) return;
         const header = d.header as ProxyHeader;
         this.header = header;
+        // Taken now, for the record and for rechecks after the header is let go: every
+        // connection's record has them, so this formats nothing the record would not.
+        this.link = header.link;
+        this.proxySource = portedAddress(header.source);
+        this.proxyDestination = portedAddress(header.destination);
         this.proxyDecoder = null;
         const rest = d.tailOffset < chunk.length ? chunk.subarray(d.tailOffset) : null;
         if (header.command === "local") {
@@ -549,6 +562,8 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
       firstLength = first.length;
     }
     if (!this.enter(State.Relay)) return;
+    // Written: the header (and the chunk it is a view of) is not needed any more.
+    this.header = null;
     const sent = upstream.write(first, firstLength);
     // Bytes the engine read while the upstream was connecting go next (relayed as they come).
     if (this.isOpen()) client.relayReads();

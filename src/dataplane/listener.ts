@@ -151,13 +151,13 @@ export class ListenerRuntime {
 
   /** Registers an admitted connection under its tenant id (or NO_TENANT) and identity. */
   register(key: string, c: Connection): void {
-    this.#context.registry.add(key, c.header?.link?.id ?? null, c);
+    this.#context.registry.add(key, c.link?.id ?? null, c);
   }
 
   connectionFinished(c: Connection): void {
     this.live.delete(c);
     if (c.registeredAs !== null) {
-      this.#context.registry.delete(c.registeredAs, c.header?.link?.id ?? null, c);
+      this.#context.registry.delete(c.registeredAs, c.link?.id ?? null, c);
     }
     this.#context.observer.closed(c.record());
     this.#context.finished();

@@ -75,7 +75,7 @@ async function gateway(
 }
 
 /** A client through the gateway, past the ClientHello; resolves once the echo came back. */
-async function relayed(gw: RunningGateway, allowHalfOpen = false) {
+async function relayed(gw: RunningGateway, allowHalfOpen = false, header = PP) {
   const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen });
   socket.on("error", () => {});
   const closed = new Promise<void>((r) => socket.once("close", () => r()));
@@ -87,7 +87,7 @@ async function relayed(gw: RunningGateway, allowHalfOpen = false) {
     });
   });
   await new Promise((r) => socket.once("connect", r));
-  socket.write(Buffer.concat([PP, HELLO]));
+  socket.write(Buffer.concat([header, HELLO]));
   await withTimeout(echo, 5000, "the echo of the hello");
   return { socket, closed };
 }
@@ -255,6 +255,61 @@ describe("revocation and routing changes", () => {
     const rec = await gw.next();
     assert.equal(rec.reason, "POLICY_FALLBACK");
     assert.equal(rec.closedBy, "POLICY_REVOKED");
+  });
+
+  test("a relayed connection keeps no header, and reloads re-check it on the source it gave", {
+    timeout: 20_000,
+  }, async (t) => {
+    const port = await startEcho(t);
+    const byCidr = (cidr: string) => [
+      tenant("megacorp", { allow: { rules: [{ link: VPCE, cidr, description: null }] } }),
+    ];
+    const { gw, cfg } = await gateway(t, port, {}, { tenants: byCidr("10.1.2.0/24") });
+    const reload = (tenants: LinkgateConfig["tenants"]) =>
+      gw.gateway.reload(new CompiledPolicy({ ...cfg, tenants }));
+    const v6 = encodeProxyHeaderV2({
+      source: { address: "2001:db8::7", port: 4321 },
+      destination: { address: "2001:db8::1", port: 443 },
+      link: VPCE,
+    });
+    const cases = [
+      {
+        header: PP,
+        source: "10.1.2.3",
+        admits: ["10.1.0.0/16", "10.1.2.0/24"],
+        excludes: "10.9.0.0/16",
+      },
+      {
+        header: v6,
+        source: "2001:db8::7",
+        admits: ["2001:db8::/32", "2001:db8::/48"],
+        excludes: "2001:db9::/32",
+      },
+    ];
+    for (const { header, source, admits, excludes } of cases) {
+      reload(byCidr(admits[0]));
+      const c = await relayed(gw, false, header);
+      const [live] = gw.gateway.registry.forTenant("megacorp");
+      // The header is a view of the client's first chunk (with the ClientHello): let go.
+      assert.equal(live.header, null, "no header kept while relaying");
+      assert.equal(live.proxySource?.address, source);
+      assert.equal(live.link?.id, VPCE);
+      let open = true;
+      void c.closed.then(() => {
+        open = false;
+      });
+      // A reload that changes the rule but still admits the source keeps the connection.
+      reload(byCidr(admits[1]));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(open, `${source}: still admitted, still open`);
+      // One that no longer admits its source closes it.
+      reload(byCidr(excludes));
+      await withTimeout(c.closed, 2000, `${source}: the close after its source was excluded`);
+      const rec = await gw.next();
+      assert.equal(rec.closedBy, "POLICY_REVOKED");
+      assert.equal(rec.proxySource?.address, source, "the record has the header's source");
+      assert.equal(rec.link, VPCE);
+    }
   });
 
   test("a reload that changes nothing for a connection leaves it open", {
