@@ -149,15 +149,15 @@ export class ListenerRuntime {
     return c;
   }
 
-  /** Registers an admitted connection under its tenant id (or NO_TENANT) and identity. */
+  /** Registers an admitted connection under its tenant id (or NO_TENANT). */
   register(key: string, c: Connection): void {
-    this.#context.registry.add(key, c.link?.id ?? null, c);
+    this.#context.registry.add(key, c);
   }
 
   connectionFinished(c: Connection): void {
     this.live.delete(c);
     if (c.registeredAs !== null) {
-      this.#context.registry.delete(c.registeredAs, c.link?.id ?? null, c);
+      this.#context.registry.delete(c.registeredAs, c);
     }
     this.#context.observer.closed(c.record());
     this.#context.finished();
