@@ -4,35 +4,13 @@
  * runs both). The relay, half-close and backpressure of the data plane rest on these.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { describe, test } from "node:test";
 import { sharedWriteBuffer } from "../../src/dataplane/engine.js";
 import { runtimeEngine as engine } from "../../src/dataplane/engines/index.js";
 import { delay, freePort, withTimeout } from "../helpers/programs.js";
-import { enginePair, recorder } from "./pair.js";
-
-function sha(chunks: Buffer[]): string {
-  const h = createHash("sha256");
-  for (const c of chunks) h.update(c);
-  return h.digest("hex");
-}
-
-/** Resumes the paused `peer` and hashes the `total` bytes it then receives. */
-async function resumeAndHash(peer: net.Socket, total: number): Promise<string> {
-  const received: Buffer[] = [];
-  let count = 0;
-  const all = new Promise<void>((resolve) => {
-    peer.on("data", (d: Buffer) => {
-      received.push(d);
-      count += d.length;
-      if (count === total) resolve();
-    });
-  });
-  peer.resume();
-  await withTimeout(all, 15_000, `every byte (got ${count})`);
-  return sha(received);
-}
+import { enginePair, recorder, resumeAndHash, sha } from "./pair.js";
 
 describe(`engine ${engine.name}: the socket contract`, () => {
   test("write(): what the kernel does not take is queued, in order, then drained", async (t) => {

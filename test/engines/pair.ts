@@ -3,10 +3,11 @@
  * socket dials (`peer`); `events` records what the engine reported, in order. Closed when the
  * test ends.
  */
+import { createHash } from "node:crypto";
 import net from "node:net";
 import type { TestContext } from "node:test";
 import type { Engine, EngineSocket, SocketOwner } from "../../src/dataplane/engine.js";
-import { waitFor } from "../helpers/programs.js";
+import { waitFor, withTimeout } from "../helpers/programs.js";
 
 export interface Recorder extends SocketOwner {
   /** "open", "data", "end", "drain", "error:<errno>", "close", in order ("data" once per run). */
@@ -61,4 +62,27 @@ export async function enginePair(
   });
   await waitFor(() => accepted !== null && owner.events.includes("open"), { what: "the accept" });
   return { socket: accepted as unknown as EngineSocket, owner, peer };
+}
+
+/** SHA-256 of the chunks, in order, as hex. */
+export function sha(chunks: readonly Buffer[]): string {
+  const h = createHash("sha256");
+  for (const c of chunks) h.update(c);
+  return h.digest("hex");
+}
+
+/** Resumes the paused `peer` and hashes the `total` bytes it then receives (see `sha`). */
+export async function resumeAndHash(peer: net.Socket, total: number): Promise<string> {
+  const h = createHash("sha256");
+  let count = 0;
+  const all = new Promise<void>((resolve) => {
+    peer.on("data", (d: Buffer) => {
+      h.update(d);
+      count += d.length;
+      if (count === total) resolve();
+    });
+  });
+  peer.resume();
+  await withTimeout(all, 15_000, `every byte (got ${count})`);
+  return h.digest("hex");
 }

@@ -17,7 +17,7 @@ import {
   relayBuffer,
 } from "../../../src/dataplane/engines/node/relay-io.js";
 import { withTimeout } from "../../helpers/programs.js";
-import { enginePair } from "../pair.js";
+import { enginePair, resumeAndHash } from "../pair.js";
 
 describe("Node.js engine: relay reads and writes", () => {
   test("accepted sockets can read into the shared buffer, and sockets expose a descriptor", async (t) => {
@@ -81,17 +81,6 @@ describe("Node.js engine: relay reads and writes", () => {
       relayBuffer.fill(0xee); // what the next read of any socket would do
     }
     assert.ok(backedUp > 0, "the receiver backed up (the copying path was exercised)");
-    const received = createHash("sha256");
-    let count = 0;
-    const done = new Promise<void>((resolve) => {
-      peer.on("data", (d: Buffer) => {
-        received.update(d);
-        count += d.length;
-        if (count === total) resolve();
-      });
-    });
-    peer.resume();
-    await withTimeout(done, 10_000, "every byte");
-    assert.equal(received.digest("hex"), sent.digest("hex"));
+    assert.equal(await resumeAndHash(peer, total), sent.digest("hex"));
   });
 });
