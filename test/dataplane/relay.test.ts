@@ -13,7 +13,7 @@ import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-p
 import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway } from "../helpers/gateway.js";
 import { waitFor, withTimeout } from "../helpers/programs.js";
-import { toRecords, u16 } from "../tls/hello-builder.js";
+import { clientHello, extension, serverNameData, toRecords } from "../tls/hello-builder.js";
 
 const HELLO = Buffer.from(
   readFileSync(new URL("../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
@@ -168,33 +168,15 @@ describe("relay", () => {
     // A 120 KiB ClientHello (30,000 cipher suites and a 60,000-byte padding extension) in eight
     // records: the fresh header and the hello do not fit the engine's 64 KiB shared buffer, so
     // the first write takes a buffer of its own.
-    const name = Buffer.from("megacorp.api.example.com");
-    const sni = Buffer.concat([u16(name.length + 3), Buffer.from([0]), u16(name.length), name]);
-    const extensions = Buffer.concat([
-      u16(0),
-      u16(sni.length),
-      sni,
-      u16(21),
-      u16(60_000),
-      Buffer.alloc(60_000),
-    ]);
-    const suites = Buffer.alloc(60_000, 0x13);
-    const body = Buffer.concat([
-      u16(0x0303),
-      randomBytes(32),
-      Buffer.from([0]),
-      u16(suites.length),
-      suites,
-      Buffer.from([1, 0]),
-      u16(extensions.length),
-      extensions,
-    ]);
-    const message = Buffer.concat([
-      Buffer.from([1, 0, body.length >> 8, body.length & 0xff]),
-      body,
-    ]);
-    message[1] = body.length >> 16;
-    const records = toRecords(message);
+    const records = toRecords(
+      clientHello(
+        [
+          extension(0, serverNameData("megacorp.api.example.com")),
+          extension(21, Buffer.alloc(60_000)), // padding
+        ],
+        { cipherSuites: new Array<number>(30_000).fill(0x1301) },
+      ),
+    );
     assert.ok(records.length > 64 * 1024 + 1024, "larger than the shared buffer");
     const origin = await startEchoOrigin(t);
     const base = config({
