@@ -22,7 +22,8 @@
  * deadline and destroys both sockets; nothing else closes a connection. The record is reported once,
  * when the client socket has closed (`finish`). Each live state has one typed deadline, kept
  * in its listener's list for that kind (deadlines.ts): header (PROXY header + ClientHello, or
- * a health check's request), connect, and relay (idle, half-closed, lifetime, keepalive).
+ * a health check's request), connect, relay (idle, lifetime, keepalive) and half-closed (the FIN
+ * timeout, lifetime, keepalive).
  */
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
@@ -598,8 +599,9 @@ export function onConnectDeadline(c: Connection): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The relay deadline: one entry per relayed connection in its listener's relay list, due at the
-// earliest of idle (or half-closed) inactivity, lifetime, and the time to turn keepalive on.
+// The relay deadline: one entry per relayed connection in its listener's relay list (or, once
+// half-closed, its half-closed list), due at the earliest of idle (or half-closed) inactivity,
+// lifetime, and the time to turn keepalive on.
 
 function scheduleRelayDeadline(c: Connection, now: number): void {
   const l = c.listener.config;
@@ -608,7 +610,9 @@ function scheduleRelayDeadline(c: Connection, now: number): void {
     due = Math.min(due, c.relayStartedAt + l.maxConnectionLifetimeMs);
   if (!c.keepAliveSet && l.tcpKeepAliveMs > 0)
     due = Math.min(due, c.relayStartedAt + l.tcpKeepAliveMs);
-  c.listener.relayDeadlines.add(c, Math.max(0, due - now));
+  const list =
+    c.state === State.HalfClosed ? c.listener.halfClosedDeadlines : c.listener.relayDeadlines;
+  list.add(c, Math.max(0, due - now));
 }
 
 export function onRelayDeadline(c: Connection): void {

@@ -48,11 +48,16 @@ export class ListenerRuntime {
   readonly live = new LiveConnections<Connection>();
   /**
    * One coarse timer per kind of deadline for all connections: header and connect (50 ms
-   * ticks), and relay (idle, half-closed, lifetime, keepalive; 250 ms ticks).
+   * ticks), relay (idle, lifetime, keepalive; 250 ms ticks) and half-closed (the FIN timeout,
+   * lifetime, keepalive; 250 ms). Half-closed connections have a list of their own because
+   * their deadline is usually earlier than a relaying one's: in one list, each FIN walked back
+   * past every relaying connection to keep it sorted (deadlines.ts appends in O(1) only when
+   * the new deadline is the latest).
    */
   readonly headerDeadlines = new DeadlineList<Connection>(onHeaderDeadline);
   readonly connectDeadlines = new DeadlineList<Connection>(onConnectDeadline);
   readonly relayDeadlines = new DeadlineList<Connection>(onRelayDeadline, 250);
+  readonly halfClosedDeadlines = new DeadlineList<Connection>(onRelayDeadline, 250);
   readonly #context: ListenerContext;
   // Peer address -> trusted, for the current policy: load balancer nodes are few and connect
   // again and again, so each address is parsed and matched once.

@@ -135,6 +135,25 @@ describe("relay timeouts and keepalive", () => {
     assert.equal((await gw.next()).closedBy, "CONN_FIN_TIMEOUT");
   });
 
+  test("a half-closed connection's deadline is in a list of its own, not the relaying ones'", {
+    timeout: 15_000,
+  }, async (t) => {
+    // One list for both made every FIN walk back past every relaying connection (the lists are
+    // kept sorted and a FIN's deadline is usually the earlier): O(live connections) per FIN.
+    const { gw } = await gateway(t, await startEcho(t), { finTimeoutMs: 5000 });
+    const runtime = gw.gateway.listeners[0];
+    const first = await relayed(gw, true);
+    const second = await relayed(gw, true);
+    await waitFor(() => runtime.relayDeadlines.size === 2, { what: "both relaying" });
+    assert.equal(runtime.halfClosedDeadlines.size, 0);
+    first.socket.end(); // the origin never ends its side: half-closed until finTimeout
+    await waitFor(() => runtime.halfClosedDeadlines.size === 1, { what: "the FIN's deadline" });
+    assert.equal(runtime.relayDeadlines.size, 1, "the half-closed one left the relay list");
+    second.socket.end();
+    await waitFor(() => runtime.halfClosedDeadlines.size === 2, { what: "the second FIN's" });
+    assert.equal(runtime.relayDeadlines.size, 0);
+  });
+
   test("maxConnectionLifetime: closes a busy connection (CONN_MAX_LIFETIME)", {
     timeout: 15_000,
   }, async (t) => {
