@@ -1,6 +1,6 @@
 /**
- * The Node.js engine's relay reads and writes (src/dataplane/engines/node): both Node.js
- * details they rely on are in use on the Node.js linkgate ships with (a change in Node.js must
+ * The Node.js engine's relay reads and writes (src/dataplane/engines/node): the Node.js details
+ * they rely on (and the peer read from the handle) are in use on the Node.js linkgate ships with (a change in Node.js must
  * fail here, not silently fall back), and the invariant behind the shared read buffer holds:
  * once write() returns, nothing refers to the bytes of the shared buffer it was given.
  */
@@ -12,6 +12,8 @@ import { nodeEngine } from "../../../src/dataplane/engines/node/index.js";
 import {
   acceptedSocketsReadIntoRelayBuffer,
   descriptorOf,
+  peerOf,
+  peerReadFromHandle,
   RELAY_READ_SIZE,
   readIntoRelayBuffer,
   relayBuffer,
@@ -39,6 +41,15 @@ describe("Node.js engine: relay reads and writes", () => {
     await new Promise((r) => (dialled.connecting ? dialled.once("connect", r) : r(null)));
     assert.ok(descriptorOf(accepted) >= 0);
     assert.ok(descriptorOf(dialled) >= 0);
+    // The peer, from the handle: what the getters say, and the dialling end's own address.
+    const peer = { ...peerOf(accepted) };
+    assert.equal(
+      peerReadFromHandle,
+      true,
+      `Node.js ${process.version} no longer has _handle.getpeername: peerOf fell back to the getters`,
+    );
+    assert.deepEqual(peer, { address: "127.0.0.1", port: dialled.localPort });
+    assert.deepEqual(peer, { address: accepted.remoteAddress, port: accepted.remotePort });
 
     accepted.pause();
     const reads: { n: number; same: boolean; text: string }[] = [];
@@ -64,6 +75,30 @@ describe("Node.js engine: relay reads and writes", () => {
       5000,
       "the end",
     );
+  });
+
+  test("the peer of a socket reset before it was read is empty, not an error", async (t) => {
+    const server = net.createServer({ pauseOnConnect: true });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const acceptedP = new Promise<net.Socket>((r) => server.once("connection", r));
+    const dialled = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    dialled.on("error", () => {});
+    const accepted = await acceptedP;
+    accepted.on("error", () => {});
+    t.after(() => {
+      accepted.destroy();
+      server.close();
+    });
+    await new Promise((r) => (dialled.connecting ? dialled.once("connect", r) : r(null)));
+    dialled.resetAndDestroy();
+    // Not read yet (paused): the handle is still open, but the kernel has dropped the peer.
+    let peer = { ...peerOf(accepted) };
+    for (let i = 0; i < 100 && peer.address !== ""; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      peer = { ...peerOf(accepted) };
+    }
+    assert.equal(peerReadFromHandle, true);
+    assert.deepEqual(peer, { address: "", port: 0 });
   });
 
   test("write() of the shared buffer: once it returns, overwriting the buffer changes nothing the peer receives", async (t) => {

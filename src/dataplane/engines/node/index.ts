@@ -16,6 +16,7 @@ import {
 } from "../../engine.js";
 import {
   descriptorOf,
+  peerOf,
   readIntoRelayBuffer,
   relayBuffer,
   type WriteError,
@@ -40,12 +41,19 @@ class NodeSocket implements EngineSocket {
    */
   relaying = false;
 
-  constructor(raw: RawSocket, owner: SocketOwner) {
+  /** `accepted`: read the peer (a dialled socket's is never read, and not known yet). */
+  constructor(raw: RawSocket, owner: SocketOwner, accepted: boolean) {
     this.raw = raw;
     this.owner = owner;
     raw[kSocket] = this;
-    this.remoteAddress = raw.remoteAddress ?? "";
-    this.remotePort = raw.remotePort ?? 0;
+    if (accepted) {
+      const peer = peerOf(raw);
+      this.remoteAddress = peer.address;
+      this.remotePort = peer.port;
+    } else {
+      this.remoteAddress = "";
+      this.remotePort = 0;
+    }
   }
 
   localAddress(): { address: string; port: number } {
@@ -154,7 +162,7 @@ function listen(
   // allowHalfOpen: a client's FIN is forwarded upstream instead of closing both directions.
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true });
   server.on("connection", (raw: RawSocket) => {
-    const s = new NodeSocket(raw, null as unknown as SocketOwner);
+    const s = new NodeSocket(raw, null as unknown as SocketOwner, true);
     s.fd = descriptorOf(raw);
     s.owner = accept(s);
     // Reads into the shared buffer from the first byte: no stream machinery per read, no
@@ -194,7 +202,7 @@ function connect(host: string, port: number, owner: SocketOwner): EngineSocket {
     // Reads land in the shared buffer from the start: a dialled socket's bytes are only relayed.
     onread: { buffer: relayBuffer, callback: onRelayRead },
   });
-  const s = new NodeSocket(raw, owner);
+  const s = new NodeSocket(raw, owner, false);
   s.relaying = true;
   raw.on("end", onEnd);
   raw.on("drain", onDrain);

@@ -12,13 +12,19 @@
  * usual (index.ts). When something is already queued, the whole read is copied and queued
  * behind it, in order.
  *
- * Two Node.js details are used that have no public API, each found once at load, checked, and
- * with a fallback that is slower but equally correct (test/engines/node-relay-io.test.ts pins
- * that both are in use on the Node.js linkgate ships with):
+ * Three Node.js details are used that have no public API, each checked, and with a fallback
+ * that is slower but equally correct (test/engines/node/relay-io.test.ts pins that all three
+ * are in use on the Node.js linkgate ships with):
  * - reads into a caller's buffer (`onread`) exist only for sockets linkgate connects; accepted
  *   sockets get the same, from accept, by setting the three fields `net.Socket`'s own `onread`
  *   option sets, then `_handle.useUserBuffer()`. Fallback: 'data' events (one buffer per read);
- * - the descriptor of a socket (`_handle.fd`) for the direct write. Fallback: every read copied.
+ * - the descriptor of a socket (`_handle.fd`) for the direct write. Fallback: every read copied;
+ * - the peer of an accepted socket from its handle's `getpeername(out)` into one reused object
+ *   (peerOf). The `remoteAddress` getter makes the same system call, but builds an object per
+ *   socket and adds it to the socket as `_peername`, a change of the socket's hidden class
+ *   that V8 handles in its runtime: about 3 µs per connection under the suite's load in a `perf`
+ *   profile, where linkgate must read the address of every connection (the trusted-peer check).
+ *   Fallback: the getters.
  */
 import { writeSync } from "node:fs";
 import net from "node:net";
@@ -60,9 +66,15 @@ function findUserBufferFields(): UserBufferFields | null {
 
 const userBufferFields = findUserBufferFields();
 
+interface PeerOut {
+  address?: string;
+  port?: number;
+}
+
 interface StreamHandle {
   fd?: number;
   useUserBuffer?: (buffer: Uint8Array) => void;
+  getpeername?: (out: PeerOut) => number;
 }
 
 function handleOf(socket: net.Socket): StreamHandle | null {
@@ -96,6 +108,36 @@ export function descriptorOf(socket: net.Socket): number {
   const fd = handleOf(socket)?.fd;
   return typeof fd === "number" && fd >= 0 ? fd : -1;
 }
+
+/** What `getpeername` fills; read at once, so one object serves every socket. */
+const peerOut: PeerOut = {};
+
+/** Whether the last `peerOf` read the handle (false: it used the getters, the fallback). */
+export let peerReadFromHandle = false;
+
+/**
+ * The peer of a connected socket, `{ address: "", port: 0 }` when it cannot be told (the socket
+ * was reset already, say). Returns a shared object: copy its fields before the next call.
+ */
+export function peerOf(socket: net.Socket): { address: string; port: number } {
+  const handle = handleOf(socket);
+  const out = peerResult;
+  if (handle !== null && typeof handle.getpeername === "function") {
+    peerReadFromHandle = true;
+    peerOut.address = undefined;
+    peerOut.port = undefined;
+    const failed = handle.getpeername(peerOut) !== 0;
+    out.address = failed ? "" : (peerOut.address ?? "");
+    out.port = failed ? 0 : (peerOut.port ?? 0);
+    return out;
+  }
+  peerReadFromHandle = false;
+  out.address = socket.remoteAddress ?? "";
+  out.port = socket.remotePort ?? 0;
+  return out;
+}
+
+const peerResult = { address: "", port: 0 };
 
 /** The errno code of a failed write(2) (EPIPE, ECONNRESET, ...). */
 export class WriteError extends Error {
