@@ -54,6 +54,7 @@ import {
   type Env,
   FLOORS,
   floorOf,
+  floorUnavailable,
   freePort,
   Holder,
   type MeasuredLoad,
@@ -174,7 +175,7 @@ const systems: SystemSpec[] = [];
 for (const s of opts.systems) {
   if (s.kind === "haproxy" && haproxy === null) continue;
   if (s.kind === "floor") {
-    const why = FLOORS[s.runtime].unavailable();
+    const why = floorUnavailable(FLOORS[s.runtime]);
     if (why !== null) {
       notes.push(`${systemLabel(s)}: not measured, ${why}.`);
       continue;
@@ -1265,6 +1266,11 @@ linkgate: ${linkgateVersion}. Command: \`${command}\` (${fmt(minutes, 1)} minute
   with backpressure and half-close; no policy, deadlines, logs or metrics. linkgate's "CPU vs
   floor" is its own cost over the runtime's. It checks no endpoint and no CRC32C, so it is not
   in the policy-scale and denied-flood workloads.
+- *floor on linkgate's engine* (Node.js, Bun): \`bench/floor/engine.ts\`, the same work on the
+  socket layer linkgate's data plane uses (\`src/dataplane/engines\`, from dist/), and nothing
+  else of linkgate. Its CPU over its runtime's floor is what linkgate's engine adds (or saves);
+  linkgate's over it is what the rest of linkgate adds: decoders, policy, deadlines, registry,
+  the connection line, metrics. Compared with the same native floor as linkgate on that runtime.
 - *linkgate*: \`node bin/linkgate.js serve\` (the built JS; \`--workers N\` for the multi-core
   rows) with a \`privatelink\` listener (PROXY header required from 127.0.0.0/8), 10 tenants /
   100 mixed rules, the payload's tenant allowing its VPC endpoint, as deployed: \`log.level:

@@ -10,8 +10,10 @@ export type Workload = (typeof WORKLOADS)[number];
  * Runtimes whose minimal proxy (bench/floor/) the suite can run as `floor-<runtime>`: the least
  * that runtime costs for the work linkgate does on an allowed connection. `bun` is the Node.js
  * floor run by Bun (its node:net), `bun-native` the same work on Bun's own sockets.
+ * `node-engine` and `bun-engine` do the same work on linkgate's own engine (bench/floor/engine.ts):
+ * between a floor and linkgate, they tell the engine's part from the rest of linkgate's.
  */
-export const FLOOR_RUNTIMES = ["node", "bun", "bun-native"] as const;
+export const FLOOR_RUNTIMES = ["node", "bun", "bun-native", "node-engine", "bun-engine"] as const;
 export type FloorRuntime = (typeof FLOOR_RUNTIMES)[number];
 
 /** A system under test, parsed from its name. */
@@ -69,7 +71,9 @@ export const DEFAULT_SYSTEMS = [
   "haproxy-t1",
   "haproxy-t2",
   "floor-node",
+  "floor-node-engine",
   "floor-bun-native",
+  "floor-bun-engine",
   "linkgate",
   "linkgate-w2",
   "linkgate-bun",

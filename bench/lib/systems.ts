@@ -175,10 +175,10 @@ export interface RunningSystem {
 interface FloorProxy {
   label: string;
   host: string;
-  /** Why it cannot run on this machine, or null. */
-  unavailable(): string | null;
-  /** The program and arguments that run it; `args`: listen, upstream, host names, v2|none. */
-  command(env: Env, args: string[]): { program: string; args: string[] };
+  /** The program, relative to the repository. */
+  script: string;
+  /** The runtime that runs it. */
+  runtime: "node" | "bun";
 }
 
 /** Bun: the `bun` devDependency's binary (null when it is not installed). */
@@ -187,46 +187,66 @@ export const BUN: string | null = (() => {
   return existsSync(bin) ? bin : null;
 })();
 
-const noBun = () => (BUN === null ? "Bun is not installed (the `bun` devDependency)" : null);
-
 export const FLOORS: Record<FloorRuntime, FloorProxy> = {
   node: {
     label: "floor: Node.js",
     host: "127.0.0.21",
-    // The suite's own Node.js (the devDependency under npm run) runs the .ts file as it is.
-    unavailable: () =>
-      process.features.typescript
-        ? null
-        : `Node.js ${process.version} cannot run bench/floor/node.ts without a loader (type stripping needs 22.18 or later)`,
-    command: (env, args) => ({
-      program: process.execPath,
-      args: [join(env.root, "bench/floor/node.ts"), ...args],
-    }),
+    script: "bench/floor/node.ts",
+    runtime: "node",
   },
   bun: {
     label: "floor: Bun (node:net)",
     host: "127.0.0.22",
-    unavailable: noBun,
-    command: (env, args) => ({
-      program: BUN as string,
-      args: [join(env.root, "bench/floor/bun.ts"), ...args],
-    }),
+    script: "bench/floor/bun.ts",
+    runtime: "bun",
   },
   "bun-native": {
     label: "floor: Bun native",
     host: "127.0.0.23",
-    unavailable: noBun,
-    command: (env, args) => ({
-      program: BUN as string,
-      args: [join(env.root, "bench/floor/bun-native.ts"), ...args],
-    }),
+    script: "bench/floor/bun-native.ts",
+    runtime: "bun",
+  },
+  "node-engine": {
+    label: "floor on linkgate's engine: Node.js",
+    host: "127.0.0.24",
+    script: "bench/floor/engine.ts",
+    runtime: "node",
+  },
+  "bun-engine": {
+    label: "floor on linkgate's engine: Bun",
+    host: "127.0.0.25",
+    script: "bench/floor/engine.ts",
+    runtime: "bun",
   },
 };
+
+/** Why `floor` cannot run on this machine, or null. */
+export function floorUnavailable(floor: FloorProxy): string | null {
+  if (floor.runtime === "bun")
+    return BUN === null ? "Bun is not installed (the `bun` devDependency)" : null;
+  // The suite's own Node.js (the devDependency under npm run) runs the .ts file as it is.
+  return process.features.typescript
+    ? null
+    : `Node.js ${process.version} cannot run ${floor.script} without a loader (type stripping needs 22.18 or later)`;
+}
+
+/** The program and arguments that run `floor`; `args`: listen, upstream, host names, v2|none. */
+export function floorCommand(
+  env: Env,
+  floor: FloorProxy,
+  args: string[],
+): { program: string; args: string[] } {
+  return {
+    program: floor.runtime === "bun" ? (BUN as string) : process.execPath,
+    args: [join(env.root, floor.script), ...args],
+  };
+}
 
 /** The floor a system's CPU is compared with: its runtime's native minimal proxy. */
 export function floorOf(spec: SystemSpec): FloorRuntime {
   if (spec.kind === "linkgate") return spec.engine === "bun" ? "bun-native" : "node";
-  if (spec.kind === "floor" && spec.runtime !== "node") return "bun-native";
+  if (spec.kind === "floor" && spec.runtime !== "node" && spec.runtime !== "node-engine")
+    return "bun-native";
   return "node";
 }
 
@@ -389,7 +409,7 @@ export async function startSystem(
   } else if (spec.kind === "floor") {
     const hosts = tenantHosts(env).join(",");
     const args = [`${host}:${port}`, backend.target, hosts, env.upstreamProxy];
-    const { program, args: argv } = FLOORS[spec.runtime].command(env, args);
+    const { program, args: argv } = floorCommand(env, FLOORS[spec.runtime], args);
     proc = new Proc(program, argv, { name: label, cwd: env.root, execWrapper: env.helper });
   } else {
     let adminPort = await freePort(host);
@@ -409,7 +429,8 @@ export async function startSystem(
         ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
         : [];
     if (spec.engine === "bun") {
-      if (BUN === null) throw new Error(`${label}: ${noBun()}`);
+      if (BUN === null)
+        throw new Error(`${label}: Bun is not installed (the \`bun\` devDependency)`);
       // Bun runs the CLI script itself (TypeScript too): tsx's --import stays behind.
       proc = new Proc(BUN, [...profile, env.linkgateArgs.at(-1) as string, ...serve], {
         name: label,

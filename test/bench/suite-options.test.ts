@@ -12,7 +12,7 @@ import {
   parseSystem,
   WORKLOADS,
 } from "../../bench/lib/suite-options.js";
-import { haproxyConfig } from "../../bench/lib/systems.js";
+import { FLOORS, floorOf, haproxyConfig } from "../../bench/lib/systems.js";
 import { validateConfigValue } from "../../src/config/index.js";
 import { CompiledPolicy } from "../../src/policy/index.js";
 
@@ -27,7 +27,9 @@ describe("bench suite options", () => {
         "haproxy-t1",
         "haproxy-t2",
         "floor-node",
+        "floor-node-engine",
         "floor-bun-native",
+        "floor-bun-engine",
         "linkgate",
         "linkgate-w2",
         "linkgate-bun",
@@ -121,9 +123,13 @@ describe("bench suite options", () => {
         runtime,
       });
       assert.ok(
-        existsSync(fileURLToPath(new URL(`../../bench/floor/${runtime}.ts`, import.meta.url))),
+        existsSync(fileURLToPath(new URL(`../../${FLOORS[runtime].script}`, import.meta.url))),
       );
     }
+    // Each floor's CPU is compared with its runtime's native floor, as linkgate's is.
+    assert.equal(floorOf(parseSystem("floor-node-engine")), "node");
+    assert.equal(floorOf(parseSystem("floor-bun-engine")), "bun-native");
+    assert.equal(floorOf(parseSystem("floor-bun")), "bun-native");
     assert.throws(() => parseSystem("floor-cobol"), /unknown system.*floor-node/);
     assert.throws(() => parseSystem("floor"), /unknown system/);
   });

@@ -1,0 +1,165 @@
+/**
+ * The floors `npm run bench` runs on Node.js: the minimal proxy (bench/floor/node.ts) and the
+ * same work on linkgate's engine (bench/floor/engine.ts, from dist/). Each must do for an
+ * allowed connection what linkgate does (fresh PROXY v2 header, bytes as received, relay with
+ * half-close), or its CPU figure would not be a floor; and drop what it cannot accept.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { AWS_PRIVATELINK_HEX, buildPayloads } from "../../bench/lib/payloads.js";
+import { FLOORS, floorUnavailable } from "../../bench/lib/systems.js";
+import { decodeProxyHeader, ParseError } from "../../src/proxy-protocol/index.js";
+
+const payloads = buildPayloads();
+const headerBytes = AWS_PRIVATELINK_HEX.length / 2;
+
+interface Accepted {
+  socket: net.Socket;
+  /** Everything the backend read, once the proxy ended its write half. */
+  received: Promise<Buffer>;
+}
+
+/** A backend that keeps each accepted connection half-open until the test answers it. */
+class Backend {
+  readonly server = net.createServer({ allowHalfOpen: true });
+  /** Accepted connections no test has taken yet. */
+  readonly accepted: Accepted[] = [];
+  /** Connections accepted so far. */
+  count = 0;
+  #waiting: ((a: Accepted) => void)[] = [];
+
+  constructor() {
+    this.server.on("connection", (socket) => {
+      this.count++;
+      const chunks: Buffer[] = [];
+      socket.on("data", (c: Buffer) => chunks.push(c));
+      const received = once(socket, "end").then(() => Buffer.concat(chunks));
+      const a = { socket, received };
+      const waiting = this.#waiting.shift();
+      if (waiting === undefined) this.accepted.push(a);
+      else waiting(a);
+    });
+  }
+
+  next(): Promise<Accepted> {
+    const a = this.accepted.shift();
+    if (a !== undefined) return Promise.resolve(a);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+}
+
+async function startFloor(
+  script: string,
+  upstream: string,
+  hosts: string,
+): Promise<[ChildProcess, number]> {
+  const child = spawn(process.execPath, [script, "127.0.0.1:0", upstream, hosts], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+  const event = JSON.parse(line.toString());
+  assert.equal(event.event, "listening");
+  return [child, event.port];
+}
+
+/** Sends `bytes` (and a FIN if `end`), then reads until the proxy ends or resets. */
+async function exchange(port: number, bytes: Buffer, end = true): Promise<Buffer | "closed"> {
+  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  socket.on("data", (c: Buffer) => chunks.push(c));
+  socket.on("error", () => {}); // a reset is a drop too: "closed"
+  socket.write(bytes);
+  if (end) socket.end();
+  await new Promise((resolve) => {
+    socket.once("end", resolve);
+    socket.once("close", resolve);
+  });
+  socket.destroy();
+  return chunks.length === 0 ? "closed" : Buffer.concat(chunks);
+}
+
+for (const runtime of ["node", "node-engine"] as const) {
+  const floorProxy = FLOORS[runtime];
+  const script = fileURLToPath(new URL(`../../${floorProxy.script}`, import.meta.url));
+  const skip = floorUnavailable(floorProxy) ?? false;
+  describe(`bench ${floorProxy.label} (${floorProxy.script})`, { skip, timeout: 20_000 }, () => {
+    const backend = new Backend();
+    let floor: ChildProcess;
+    let port: number;
+
+    before(async () => {
+      backend.server.listen(0, "127.0.0.1");
+      await once(backend.server, "listening");
+      const { port: backendPort } = backend.server.address() as net.AddressInfo;
+      [floor, port] = await startFloor(
+        script,
+        `127.0.0.1:${backendPort}`,
+        `other.example.com,${payloads.sni}`,
+      );
+    });
+
+    after(() => {
+      floor.kill("SIGTERM");
+      backend.server.close();
+    });
+
+    test("allowed: fresh PROXY header, the bytes as received, answer after the client's FIN", async () => {
+      const extra = Buffer.alloc(200_000, 7); // more than one read: relayed after the hello
+      const reply = exchange(port, Buffer.concat([payloads.allowed, extra]));
+      const a = await backend.next();
+      const got = await a.received; // the client's FIN reached the backend...
+      a.socket.end("answer"); // ...and the other direction still works
+      assert.equal(((await reply) as Buffer).toString(), "answer");
+
+      const header = decodeProxyHeader(got);
+      assert.ok(!(header instanceof ParseError), String(header));
+      assert.equal(header.headerLength, 28);
+      assert.deepEqual(header.source, { address: "172.31.7.113", port: 51442 });
+      assert.deepEqual(header.destination, { address: "172.31.10.31", port: 80 });
+      assert.deepEqual(
+        got.subarray(28),
+        Buffer.concat([payloads.allowed.subarray(headerBytes), extra]),
+      );
+    });
+
+    test("the header and the ClientHello may arrive in pieces", async () => {
+      const socket = net.connect({ host: "127.0.0.1", port });
+      for (const cut of [
+        [0, 7],
+        [7, 110],
+        [110, payloads.allowed.length],
+      ]) {
+        socket.write(payloads.allowed.subarray(cut[0], cut[1]));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const a = await backend.next();
+      socket.end();
+      const got = await a.received;
+      a.socket.end();
+      socket.destroy();
+      assert.deepEqual(got.subarray(28), payloads.allowed.subarray(headerBytes));
+    });
+
+    test("dropped: a host name not accepted, a bad signature, a v1 header", async () => {
+      const before = backend.count;
+      const wrongName = Buffer.from(payloads.allowed);
+      const at = wrongName.indexOf(payloads.sni);
+      wrongName[at] ^= 0x20; // the same length, another name
+      const v1 = Buffer.concat([
+        Buffer.from("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"),
+        payloads.allowed.subarray(headerBytes),
+      ]);
+      const badSignature = Buffer.from(payloads.allowed);
+      badSignature[3] ^= 0xff;
+      for (const bytes of [wrongName, badSignature, v1]) {
+        assert.equal(await exchange(port, bytes, false), "closed");
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(backend.count, before, "nothing reached the backend");
+    });
+  });
+}
