@@ -95,18 +95,21 @@ class FloorConnection implements SocketOwner {
     const b = this.received as Buffer;
     this.received = null;
     const rest = b.subarray(this.headerLength);
-    let n = 0;
-    if (upstreamProxy !== "none") {
-      const length = addressBytes(b[13]);
-      sharedWriteBuffer.set(SIGNATURE, 0);
-      sharedWriteBuffer[12] = 0x21;
-      sharedWriteBuffer[13] = b[13];
-      sharedWriteBuffer.writeUInt16BE(length, 14);
-      sharedWriteBuffer.set(b.subarray(16, 16 + length), 16);
-      n = 16 + length;
+    const headerBytes = upstreamProxy === "none" ? 0 : 16 + addressBytes(b[13]);
+    // The shared buffer, unless the bytes read meanwhile do not fit (as linkgate does).
+    const out =
+      headerBytes + rest.length <= sharedWriteBuffer.length
+        ? sharedWriteBuffer
+        : Buffer.allocUnsafe(headerBytes + rest.length);
+    if (headerBytes > 0) {
+      out.set(SIGNATURE, 0);
+      out[12] = 0x21;
+      out[13] = b[13];
+      out.writeUInt16BE(headerBytes - 16, 14);
+      out.set(b.subarray(16, headerBytes), 16);
     }
-    sharedWriteBuffer.set(rest, n);
-    socket.write(sharedWriteBuffer, n + rest.length);
+    out.set(rest, headerBytes);
+    socket.write(out, headerBytes + rest.length);
     this.client.relayReads();
     if (this.clientEnded) socket.shutdown();
     else this.client.resume();

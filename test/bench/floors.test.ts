@@ -1,6 +1,7 @@
 /**
- * The floors `npm run bench` runs on Node.js: the minimal proxy (bench/floor/node.ts) and the
- * same work on linkgate's engine (bench/floor/engine.ts, from dist/). Each must do for an
+ * The floors `npm run bench` compares linkgate with: the minimal proxies of Node.js and of Bun's
+ * own sockets (bench/floor/node.ts, bun-native.ts) and the same work on linkgate's engine on each
+ * runtime (bench/floor/engine.ts, from dist/). Each must do for an
  * allowed connection what linkgate does (fresh PROXY v2 header, bytes as received, relay with
  * half-close), or its CPU figure would not be a floor; and drop what it cannot accept.
  */
@@ -11,7 +12,7 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AWS_PRIVATELINK_HEX, buildPayloads } from "../../bench/lib/payloads.js";
-import { FLOORS, floorUnavailable } from "../../bench/lib/systems.js";
+import { BUN, FLOORS, floorUnavailable } from "../../bench/lib/systems.js";
 import { decodeProxyHeader, ParseError } from "../../src/proxy-protocol/index.js";
 
 const payloads = buildPayloads();
@@ -53,11 +54,12 @@ class Backend {
 }
 
 async function startFloor(
+  program: string,
   script: string,
   upstream: string,
   hosts: string,
 ): Promise<[ChildProcess, number]> {
-  const child = spawn(process.execPath, [script, "127.0.0.1:0", upstream, hosts], {
+  const child = spawn(program, [script, "127.0.0.1:0", upstream, hosts], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [line] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
@@ -82,7 +84,7 @@ async function exchange(port: number, bytes: Buffer, end = true): Promise<Buffer
   return chunks.length === 0 ? "closed" : Buffer.concat(chunks);
 }
 
-for (const runtime of ["node", "node-engine"] as const) {
+for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as const) {
   const floorProxy = FLOORS[runtime];
   const script = fileURLToPath(new URL(`../../${floorProxy.script}`, import.meta.url));
   const skip = floorUnavailable(floorProxy) ?? false;
@@ -96,6 +98,7 @@ for (const runtime of ["node", "node-engine"] as const) {
       await once(backend.server, "listening");
       const { port: backendPort } = backend.server.address() as net.AddressInfo;
       [floor, port] = await startFloor(
+        floorProxy.runtime === "bun" ? (BUN as string) : process.execPath,
         script,
         `127.0.0.1:${backendPort}`,
         `other.example.com,${payloads.sni}`,
