@@ -12,6 +12,7 @@
  * is shut closes without an end event when the peer's FIN arrives. Prints
  * {"event":"listening","port":P}; exits on SIGTERM.
  */
+import { DROP, floorArguments, freshHeader, inspect, MORE } from "./minimal.ts";
 
 interface Socket {
   data: Side;
@@ -43,68 +44,7 @@ const Bun = (
   }
 ).Bun;
 
-const SIGNATURE = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
-const VERSION_2_PROXY = 0x21;
-const TCP4 = 0x11;
-const TCP6 = 0x21;
-const TLS_HANDSHAKE = 0x16;
-const MORE = 0;
-const DROP = -1;
-
-function hostPort(text: string | undefined): { host: string; port: number } {
-  const colon = text?.lastIndexOf(":") ?? -1;
-  const port = Number(text?.slice(colon + 1));
-  if (text === undefined || colon <= 0 || !Number.isInteger(port)) {
-    process.stderr.write(
-      "usage: bun bun-native.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST] [v2|none]\n",
-    );
-    process.exit(2);
-  }
-  return { host: text.slice(0, colon), port };
-}
-
-const [listenArg, upstreamArg, hostsArg = "", upstreamProxy = "v2"] = process.argv.slice(2);
-const listen = hostPort(listenArg);
-const upstream = hostPort(upstreamArg);
-const serverNames = hostsArg
-  .split(",")
-  .filter((h) => h !== "")
-  .map((h) => {
-    const name = Buffer.from(h, "latin1");
-    return Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 0xff]), name]);
-  });
-
-function addressBytes(family: number): number {
-  return family === TCP4 ? 12 : family === TCP6 ? 36 : -1;
-}
-
-/** As bench/floor/node.ts: MORE, DROP, or the PROXY header's length. */
-function inspect(b: Buffer): number {
-  const signatureBytes = Math.min(b.length, SIGNATURE.length);
-  if (b.compare(SIGNATURE, 0, signatureBytes, 0, signatureBytes) !== 0) return DROP;
-  if (b.length < 16) return MORE;
-  if (b[12] !== VERSION_2_PROXY) return DROP;
-  const addressLength = b.readUInt16BE(14);
-  if (addressLength < addressBytes(b[13]) || addressBytes(b[13]) < 0) return DROP;
-  const headerLength = 16 + addressLength;
-  if (b.length < headerLength + 5) return MORE;
-  if (b[headerLength] !== TLS_HANDSHAKE) return DROP;
-  const recordEnd = headerLength + 5 + b.readUInt16BE(headerLength + 3);
-  if (b.length < recordEnd) return MORE;
-  const record = b.subarray(headerLength + 5, recordEnd);
-  return serverNames.some((entry) => record.includes(entry)) ? headerLength : DROP;
-}
-
-function freshHeader(incoming: Buffer): Buffer {
-  const length = addressBytes(incoming[13]);
-  const header = Buffer.allocUnsafe(16 + length);
-  SIGNATURE.copy(header, 0);
-  header[12] = VERSION_2_PROXY;
-  header[13] = incoming[13];
-  header.writeUInt16BE(length, 14);
-  incoming.copy(header, 16, 16, 16 + length);
-  return header;
-}
+const { listen, upstream, serverNames, upstreamProxy } = floorArguments("bun bun-native.ts");
 
 function side(socket: Socket | null): Side {
   return { socket, other: null, buffered: null, queue: [], finPending: false, ended: false };
@@ -190,7 +130,7 @@ const clientHandlers = {
       return;
     }
     const buffered = s.buffered === null ? data : Buffer.concat([s.buffered, data]);
-    const headerLength = inspect(buffered);
+    const headerLength = inspect(buffered, serverNames);
     if (headerLength === MORE) {
       s.buffered = buffered;
       return;

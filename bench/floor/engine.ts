@@ -17,6 +17,14 @@
  */
 // Types from src/; the code from dist/, which the build makes (a clean checkout has none yet).
 import type { Engine, EngineSocket, SocketOwner } from "../../src/dataplane/engine.js";
+import {
+  DROP,
+  floorArguments,
+  freshHeaderLength,
+  inspect,
+  MORE,
+  writeFreshHeader,
+} from "./minimal.ts";
 
 const fromDist = (path: string) => import(new URL(`../../dist/${path}`, import.meta.url).href);
 const { sharedWriteBuffer } = (await fromDist("dataplane/engine.js")) as {
@@ -27,53 +35,7 @@ const engine: Engine =
     ? (await fromDist("dataplane/engines/node/index.js")).nodeEngine
     : (await fromDist("dataplane/engines/bun/index.js")).bunEngine;
 
-const SIGNATURE = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
-const MORE = 0;
-const DROP = -1;
-
-function hostPort(text: string | undefined): { host: string; port: number } {
-  const colon = text?.lastIndexOf(":") ?? -1;
-  const port = Number(text?.slice(colon + 1));
-  if (text === undefined || colon <= 0 || !Number.isInteger(port)) {
-    process.stderr.write("usage: engine.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST] [v2|none]\n");
-    process.exit(2);
-  }
-  return { host: text.slice(0, colon), port };
-}
-
-const [listenArg, upstreamArg, hostsArg = "", upstreamProxy = "v2"] = process.argv.slice(2);
-const listenAt = hostPort(listenArg);
-const upstream = hostPort(upstreamArg);
-// A server_name entry as the extension carries it: type 0 (host_name), 2-byte length, name.
-const serverNames = hostsArg
-  .split(",")
-  .filter((h) => h !== "")
-  .map((h) => {
-    const name = Buffer.from(h, "latin1");
-    return Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 0xff]), name]);
-  });
-
-/** Address bytes of the families a fresh header can carry (TCP over IPv4 or IPv6). */
-function addressBytes(family: number): number {
-  return family === 0x11 ? 12 : family === 0x21 ? 36 : -1;
-}
-
-/** As in node.ts: MORE, DROP, or the incoming header's length once the record names a host. */
-function inspect(b: Buffer): number {
-  const signatureBytes = Math.min(b.length, SIGNATURE.length);
-  if (b.compare(SIGNATURE, 0, signatureBytes, 0, signatureBytes) !== 0) return DROP;
-  if (b.length < 16) return MORE;
-  if (b[12] !== 0x21) return DROP;
-  const addressLength = b.readUInt16BE(14);
-  if (addressLength < addressBytes(b[13]) || addressBytes(b[13]) < 0) return DROP;
-  const headerLength = 16 + addressLength;
-  if (b.length < headerLength + 5) return MORE;
-  if (b[headerLength] !== 0x16) return DROP;
-  const recordEnd = headerLength + 5 + b.readUInt16BE(headerLength + 3);
-  if (b.length < recordEnd) return MORE;
-  const record = b.subarray(headerLength + 5, recordEnd);
-  return serverNames.some((entry) => record.includes(entry)) ? headerLength : DROP;
-}
+const { listen, upstream, serverNames, upstreamProxy } = floorArguments("engine.ts");
 
 /** One proxied connection: owns both sockets, as linkgate's Connection does. */
 class FloorConnection implements SocketOwner {
@@ -95,19 +57,13 @@ class FloorConnection implements SocketOwner {
     const b = this.received as Buffer;
     this.received = null;
     const rest = b.subarray(this.headerLength);
-    const headerBytes = upstreamProxy === "none" ? 0 : 16 + addressBytes(b[13]);
+    const headerBytes = upstreamProxy === "none" ? 0 : freshHeaderLength(b);
     // The shared buffer, unless the bytes read meanwhile do not fit (as linkgate does).
     const out =
       headerBytes + rest.length <= sharedWriteBuffer.length
         ? sharedWriteBuffer
         : Buffer.allocUnsafe(headerBytes + rest.length);
-    if (headerBytes > 0) {
-      out.set(SIGNATURE, 0);
-      out[12] = 0x21;
-      out[13] = b[13];
-      out.writeUInt16BE(headerBytes - 16, 14);
-      out.set(b.subarray(16, headerBytes), 16);
-    }
+    if (headerBytes > 0) writeFreshHeader(out, b);
     out.set(rest, headerBytes);
     socket.write(out, headerBytes + rest.length);
     this.client.relayReads();
@@ -126,7 +82,7 @@ class FloorConnection implements SocketOwner {
     const chunk = buffer.subarray(0, length);
     this.received = this.received === null ? chunk : Buffer.concat([this.received, chunk]);
     if (this.upstream !== null) return; // read while connecting: sent with the rest
-    const headerLength = inspect(this.received);
+    const headerLength = inspect(this.received, serverNames);
     if (headerLength === MORE) return;
     if (headerLength === DROP) {
       this.client.destroy();
@@ -164,6 +120,6 @@ class FloorConnection implements SocketOwner {
   }
 }
 
-const server = await engine.listen(listenAt, (socket) => new FloorConnection(socket));
+const server = await engine.listen(listen, (socket) => new FloorConnection(socket));
 process.stdout.write(`${JSON.stringify({ event: "listening", port: server.port })}\n`);
 process.on("SIGTERM", () => process.exit(0));

@@ -88,6 +88,7 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
   const floorProxy = FLOORS[runtime];
   const script = fileURLToPath(new URL(`../../${floorProxy.script}`, import.meta.url));
   const skip = floorUnavailable(floorProxy) ?? false;
+  const program = floorProxy.runtime === "bun" ? (BUN as string) : process.execPath;
   describe(`bench ${floorProxy.label} (${floorProxy.script})`, { skip, timeout: 20_000 }, () => {
     const backend = new Backend();
     let floor: ChildProcess;
@@ -98,7 +99,7 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
       await once(backend.server, "listening");
       const { port: backendPort } = backend.server.address() as net.AddressInfo;
       [floor, port] = await startFloor(
-        floorProxy.runtime === "bun" ? (BUN as string) : process.execPath,
+        program,
         script,
         `127.0.0.1:${backendPort}`,
         `other.example.com,${payloads.sni}`,
@@ -145,6 +146,19 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
       a.socket.end();
       socket.destroy();
       assert.deepEqual(got.subarray(28), payloads.allowed.subarray(headerBytes));
+    });
+
+    test("a bad command line: the usage on stderr, exit code 2", async () => {
+      for (const args of [["127.0.0.1"], ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v3"]]) {
+        const child = spawn(program, [script, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr?.on("data", (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const [code] = (await once(child, "exit")) as [number | null];
+        assert.equal(code, 2, args.join(" "));
+        assert.match(stderr, /^usage: .*LISTEN:PORT UPSTREAM:PORT HOST\[,HOST\] \[v2\|none\]/);
+      }
     });
 
     test("dropped: a host name not accepted, a bad signature, a v1 header", async () => {
