@@ -67,8 +67,9 @@ function findUserBufferFields(): UserBufferFields | null {
 const userBufferFields = findUserBufferFields();
 
 interface PeerOut {
-  address?: string;
-  port?: number;
+  address: string;
+  family: string;
+  port: number;
 }
 
 interface StreamHandle {
@@ -109,11 +110,13 @@ export function descriptorOf(socket: net.Socket): number {
   return typeof fd === "number" && fd >= 0 ? fd : -1;
 }
 
-/** What `getpeername` fills; read at once, so one object serves every socket. */
-const peerOut: PeerOut = {};
+/** What the handle's `getpeername` fills (address, family, port): one object, read at once. */
+const peer = { address: "", family: "", port: 0 };
 
-/** Whether the last `peerOf` read the handle (false: it used the getters, the fallback). */
-export let peerReadFromHandle = false;
+/** Whether Node.js gives this socket's handle a `getpeername` (peerOf reads it then). */
+export function handleHasPeer(socket: net.Socket): boolean {
+  return typeof handleOf(socket)?.getpeername === "function";
+}
 
 /**
  * The peer of a connected socket, `{ address: "", port: 0 }` when it cannot be told (the socket
@@ -121,23 +124,19 @@ export let peerReadFromHandle = false;
  */
 export function peerOf(socket: net.Socket): { address: string; port: number } {
   const handle = handleOf(socket);
-  const out = peerResult;
   if (handle !== null && typeof handle.getpeername === "function") {
-    peerReadFromHandle = true;
-    peerOut.address = undefined;
-    peerOut.port = undefined;
-    const failed = handle.getpeername(peerOut) !== 0;
-    out.address = failed ? "" : (peerOut.address ?? "");
-    out.port = failed ? 0 : (peerOut.port ?? 0);
-    return out;
+    // A failed call fills nothing: the previous socket's peer must not show through.
+    if (handle.getpeername(peer) !== 0) {
+      peer.address = "";
+      peer.family = "";
+      peer.port = 0;
+    }
+  } else {
+    peer.address = socket.remoteAddress ?? "";
+    peer.port = socket.remotePort ?? 0;
   }
-  peerReadFromHandle = false;
-  out.address = socket.remoteAddress ?? "";
-  out.port = socket.remotePort ?? 0;
-  return out;
+  return peer;
 }
-
-const peerResult = { address: "", port: 0 };
 
 /** The errno code of a failed write(2) (EPIPE, ECONNRESET, ...). */
 export class WriteError extends Error {
