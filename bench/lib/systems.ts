@@ -230,16 +230,18 @@ export function floorUnavailable(floor: FloorProxy): string | null {
     : `Node.js ${process.version} cannot run ${floor.script} without a loader (type stripping needs 22.18 or later)`;
 }
 
+/** The runtime binary that runs `floor` (check floorUnavailable first). */
+export function floorProgram(floor: FloorProxy): string {
+  return floor.runtime === "bun" ? (BUN as string) : process.execPath;
+}
+
 /** The program and arguments that run `floor`; `args`: listen, upstream, host names, v2|none. */
 export function floorCommand(
   env: Env,
   floor: FloorProxy,
   args: string[],
 ): { program: string; args: string[] } {
-  return {
-    program: floor.runtime === "bun" ? (BUN as string) : process.execPath,
-    args: [join(env.root, floor.script), ...args],
-  };
+  return { program: floorProgram(floor), args: [join(env.root, floor.script), ...args] };
 }
 
 /** The floor a system's CPU is compared with: its runtime's native minimal proxy. */

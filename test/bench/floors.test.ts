@@ -12,7 +12,7 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AWS_PRIVATELINK_HEX, buildPayloads } from "../../bench/lib/payloads.js";
-import { BUN, FLOORS, floorUnavailable } from "../../bench/lib/systems.js";
+import { FLOORS, floorProgram, floorUnavailable } from "../../bench/lib/systems.js";
 import { decodeProxyHeader, ParseError } from "../../src/proxy-protocol/index.js";
 
 const payloads = buildPayloads();
@@ -88,7 +88,7 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
   const floorProxy = FLOORS[runtime];
   const script = fileURLToPath(new URL(`../../${floorProxy.script}`, import.meta.url));
   const skip = floorUnavailable(floorProxy) ?? false;
-  const program = floorProxy.runtime === "bun" ? (BUN as string) : process.execPath;
+  const program = floorProgram(floorProxy);
   describe(`bench ${floorProxy.label} (${floorProxy.script})`, { skip, timeout: 20_000 }, () => {
     const backend = new Backend();
     let floor: ChildProcess;
