@@ -26,7 +26,17 @@ import {
   writeFreshHeader,
 } from "./minimal.ts";
 
-const fromDist = (path: string) => import(new URL(`../../dist/${path}`, import.meta.url).href);
+const fromDist = async (path: string) => {
+  const url = new URL(`../../dist/${path}`, import.meta.url);
+  try {
+    return await import(url.href);
+  } catch (error) {
+    process.stderr.write(
+      `engine.ts: cannot load ${url.pathname} (run \`npm run build\`): ${error}\n`,
+    );
+    process.exit(2);
+  }
+};
 const { sharedWriteBuffer } = (await fromDist("dataplane/engine.js")) as {
   sharedWriteBuffer: Buffer;
 };
