@@ -68,19 +68,19 @@ let cachedSecond = -1;
 /** "2026-11-30T08:12:03." for cachedSecond: the date and time, rendered once a second. */
 const cachedPrefix = new Uint8Array(20);
 /**
- * Writes the ISO 8601 time ("2026-11-30T08:12:03.001Z") into `b` at `at`; returns the end.
- * As bytes: a string per line would be one more allocation per connection.
+ * Writes `ms` (milliseconds since the epoch) as ISO 8601 ("2026-11-30T08:12:03.001Z") into `b`
+ * at `at`; returns the end. As bytes: a string per line would be one more allocation per
+ * connection.
  */
-function isoNowInto(b: Buffer, at: number): number {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
+function isoTimeInto(b: Buffer, at: number, ms: number): number {
+  const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;
     const text = new Date(second * 1000).toISOString(); // up to the "." is the prefix
     for (let i = 0; i < 20; i++) cachedPrefix[i] = text.charCodeAt(i);
   }
   for (let i = 0; i < 20; i++) b[at + i] = cachedPrefix[i];
-  const millis = now - second * 1000;
+  const millis = ms - second * 1000;
   b[at + 20] = 0x30 + Math.floor(millis / 100);
   b[at + 21] = 0x30 + (Math.floor(millis / 10) % 10);
   b[at + 22] = 0x30 + (millis % 10);
@@ -98,6 +98,8 @@ function isoNowInto(b: Buffer, at: number): number {
 /** What `renderConnectionLine` needs besides the buffer: one object, reused per process. */
 export interface ConnectionLineInput {
   level: Level;
+  /** When the connection ended (Date.now()): the line's `time`, whenever it is rendered. */
+  time: number;
   /** The logger's bindings (`,"pid":…,"hostname":…`), as UTF-8 bytes. */
   bindings: Uint8Array;
   record: ConnectionRecord;
@@ -196,7 +198,7 @@ export function renderConnectionLine(b: Buffer, at: number, input: ConnectionLin
   let p = ascii(b, at, '{"level":"');
   p = ascii(b, p, input.level);
   p = ascii(b, p, '","time":"');
-  p = isoNowInto(b, p);
+  p = isoTimeInto(b, p, input.time);
   b[p++] = 0x22;
   b.set(input.bindings, p);
   p += input.bindings.length;
@@ -248,8 +250,13 @@ export function renderConnectionLine(b: Buffer, at: number, input: ConnectionLin
 }
 
 /** The connection line as a string, for a destination that is not a LineOutput (a test's). */
-export function connectionLine(level: Level, bindings: string, record: ConnectionRecord): string {
-  const input: ConnectionLineInput = { level, bindings: Buffer.from(bindings), record };
+export function connectionLine(
+  level: Level,
+  bindings: string,
+  record: ConnectionRecord,
+  time = Date.now(),
+): string {
+  const input: ConnectionLineInput = { level, time, bindings: Buffer.from(bindings), record };
   const out = Buffer.allocUnsafe(connectionLineMaxBytes(input));
   return out.toString("utf8", 0, renderConnectionLine(out, 0, input));
 }

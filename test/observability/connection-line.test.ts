@@ -127,8 +127,10 @@ test("the rendered line stays in its room and parses back to the record, for any
       anyRecord,
       fc.constantFrom<Level>("info", "warn"),
       fc.constantFrom("", ',"pid":7,"hostname":"gw-1"', ',"pid":7,"hostname":"é","worker":2'),
-      (r, level, bindings) => {
-        const input = { level, bindings: Buffer.from(bindings), record: r };
+      // Any millisecond from 1970 to 2100: the line's time is the one it was given.
+      fc.integer({ min: 0, max: 4_102_444_800_000 }),
+      (r, level, bindings, time) => {
+        const input = { level, time, bindings: Buffer.from(bindings), record: r };
         const room = connectionLineMaxBytes(input);
         const out = Buffer.alloc(room + 16, 0xff);
         const end = renderConnectionLine(out, 8, input);
@@ -140,6 +142,7 @@ test("the rendered line stays in its room and parses back to the record, for any
         // escaped), so every string comes back exactly.
         const j = JSON.parse(out.subarray(8, end).toString("utf8")) as Record<string, unknown>;
         const ms = (v: number) => Math.round(v * 1000) / 1000;
+        assert.deepEqual([j.level, j.time], [level, new Date(time).toISOString()]);
         assert.deepEqual(
           [j.listener, j.peerAddress, j.peerPort, j.link, j.sni, j.tenant, j.upstream],
           [r.listener, r.peer.address, r.peer.port, r.link, r.sni, r.tenant, r.upstream],

@@ -4,8 +4,12 @@
  * summed up once a second.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConnectionLog, createLogger, Metrics } from "../../src/observability/index.js";
+import { LineOutput } from "../../src/observability/line-output.js";
 import { connectionObserver } from "../../src/observability/observer.js";
 import { record } from "./fixtures.js";
 
@@ -83,5 +87,53 @@ describe("ConnectionLog: the denial budget", () => {
       /^linkgate_connections_total\{listener="privatelink",tenant="megacorp",decision="drop",reason="PP_UNTRUSTED_PEER"\} 3$/m,
     );
     observer.log?.flush();
+  });
+});
+
+describe("ConnectionLog: lines rendered late, in a row", () => {
+  test("a line keeps its connection's end time and its place before later lines", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "linkgate-connlog-"));
+    try {
+      const file = join(dir, "out.log");
+      const output = new LineOutput({ fd: openSync(file, "w") });
+      const logger = createLogger({ level: "info" }, output);
+      const log = new ConnectionLog(logger, { deniedLinesPerSecond: 10 });
+      const start = Date.UTC(2026, 10, 30, 8, 12, 3, 1);
+      t.mock.timers.enable({ apis: ["Date"], now: start });
+
+      log.write(record({ decision: "allow", bytesFromClient: 1 }));
+      log.write(record({ decision: "deny", reason: "TLS_NO_SNI", bytesFromClient: 2 }));
+      assert.equal(output.bufferedBytes, 0, "kept unrendered");
+      t.mock.timers.tick(5_000);
+      logger.warn("a later line"); // renders the waiting ones first
+      assert.ok(output.bufferedBytes > 0);
+
+      // DEFERRED_LINES (64) waiting: rendered without being asked.
+      const before = output.bufferedBytes;
+      for (let i = 0; i < 63; i++) log.write(record({ decision: "allow", bytesFromClient: 3 }));
+      assert.equal(output.bufferedBytes, before);
+      log.write(record({ decision: "allow", bytesFromClient: 3 }));
+      assert.ok(output.bufferedBytes > before, "64 lines waiting: rendered");
+
+      log.write(record({ decision: "allow", bytesFromClient: 4 }));
+      log.flush(); // on stop: the waiting line is rendered
+      output.flushSync();
+      const lines = readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(
+        lines.map((l) => [l.msg, l.bytesFromClient ?? null, l.time]),
+        [
+          ["connection", 1, "2026-11-30T08:12:03.001Z"],
+          ["connection", 2, "2026-11-30T08:12:03.001Z"],
+          ["a later line", null, "2026-11-30T08:12:08.001Z"],
+          ...Array.from({ length: 64 }, () => ["connection", 3, "2026-11-30T08:12:08.001Z"]),
+          ["connection", 4, "2026-11-30T08:12:08.001Z"],
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

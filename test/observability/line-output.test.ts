@@ -124,6 +124,64 @@ describe("LineOutput", () => {
     }
   });
 
+  test("deferred lines keep their place: rendered before any other line, each write, the exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "linkgate-lines-"));
+    try {
+      const file = join(dir, "out.log");
+      const out = new LineOutput({ fd: openSync(file, "w") });
+      /** A producer of deferred lines: what it keeps, and how often it was asked. */
+      const source = (tag: string) => ({
+        kept: [] as number[],
+        asked: 0,
+        add(i: number) {
+          this.kept.push(i);
+          out.defer(this);
+        },
+        renderDeferred() {
+          this.asked++;
+          for (const i of this.kept) out.write(`${JSON.stringify({ tag, i })}\n`);
+          this.kept = [];
+        },
+      });
+      const a = source("a");
+      const b = source("b");
+      const line = (tag: string, i: number) => `${JSON.stringify({ tag, i })}\n`;
+
+      a.add(0);
+      a.add(1);
+      assert.equal(out.bufferedBytes, 0, "not rendered yet");
+      out.write(line("a", 2)); // a plain line renders the deferred ones first
+      assert.equal(a.asked, 1);
+      a.add(3);
+      out.writeRendered(64, (buf, at, v) => at + buf.write(v, at), line("a", 4));
+      assert.equal(a.asked, 2);
+      a.add(5);
+      b.add(0); // a second producer: the first one's lines come first
+      assert.equal(a.asked, 3);
+      b.add(1);
+      out.renderDeferred();
+      assert.equal(b.asked, 1);
+      out.renderDeferred(); // nothing deferred: nothing asked
+      assert.equal(b.asked, 1);
+
+      // Left alone, deferred lines are rendered and written within FLUSH_MS (25 ms).
+      a.add(6);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(a.asked, 4);
+      assert.equal(out.bufferedBytes, 0);
+      // flushSync (the exit path) renders them too.
+      b.add(2);
+      out.flushSync();
+      assert.equal(b.asked, 2);
+      const order: [string, number][] = [..."0123456"].map((i) => ["a", Number(i)]);
+      order.splice(6, 0, ["b", 0], ["b", 1]);
+      order.push(["b", 2]);
+      assert.equal(readFileSync(file, "utf8"), order.map(([tag, i]) => line(tag, i)).join(""));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a renderer that writes past the room it was given is a defect, not a line", () => {
     const out = new LineOutput({ fd: openSync("/dev/null", "w") });
     assert.throws(() => out.writeRendered(4, (_b, at) => at + 5, null), /wrote 5 bytes, given 4/);
