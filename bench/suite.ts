@@ -26,7 +26,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { topFunctions } from "./lib/cpuprofile.js";
 import { AWS_LINK, buildPayloads } from "./lib/payloads.js";
@@ -59,6 +59,7 @@ import {
   Holder,
   type MeasuredLoad,
   measuredLoad,
+  otherBuildUnavailable,
   type RunningSystem,
   runBulk,
   startSystem,
@@ -181,6 +182,21 @@ for (const s of opts.systems) {
       continue;
     }
   }
+  if (s.kind === "linkgate" && s.build !== null) {
+    const root = resolve(ROOT, s.build);
+    const why = otherBuildUnavailable(root);
+    if (why !== null) {
+      notes.push(`${systemLabel(s)}: not measured, ${why}.`);
+      continue;
+    }
+    const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    notes.push(
+      `${systemLabel(s)}: the build in ${root}, commit ${commit.stdout?.trim() || "unknown"}.`,
+    );
+  }
   if (s.kind === "linkgate" && s.workers > 1 && !workersSupported) {
     notes.push(
       `${systemLabel(s)}: not measured, \`linkgate serve --workers\` does not exist yet in this build (the system list accepts ${s.name} once it does).`,
@@ -191,15 +207,18 @@ for (const s of opts.systems) {
 }
 const proxied = systems.filter((s) => s.kind !== "direct");
 const haproxy1 = systems.find((s) => s.kind === "haproxy" && s.threads === 1);
-// The targets are about linkgate as deployed: a log line per connection, metrics served.
+// The targets are about linkgate as deployed (a log line per connection, metrics served), and
+// about this checkout: not another build (@DIR) run for comparison.
+const asDeployed = (s: SystemSpec) =>
+  s.kind === "linkgate" && s.logLevel === "info" && s.build === null;
 const linkgate1 = systems.find(
-  (s) => s.kind === "linkgate" && s.engine === "node" && s.workers === 1 && s.logLevel === "info",
+  (s) => asDeployed(s) && s.kind === "linkgate" && s.engine === "node" && s.workers === 1,
 );
 const linkgate2 = systems.find(
-  (s) => s.kind === "linkgate" && s.engine === "node" && s.workers === 2 && s.logLevel === "info",
+  (s) => asDeployed(s) && s.kind === "linkgate" && s.engine === "node" && s.workers === 2,
 );
 const linkgateBun = systems.find(
-  (s) => s.kind === "linkgate" && s.engine === "bun" && s.workers === 1 && s.logLevel === "info",
+  (s) => asDeployed(s) && s.kind === "linkgate" && s.engine === "bun" && s.workers === 1,
 );
 const floorNode = systems.find((s) => s.kind === "floor" && s.runtime === "node");
 const floorBunNative = systems.find((s) => s.kind === "floor" && s.runtime === "bun-native");
@@ -694,6 +713,7 @@ async function policyScale(): Promise<PolicyResult> {
         engine: "node",
         workers: 1,
         logLevel: "warn",
+        build: null,
       },
       label: `linkgate, ${rows[i].name} policy`,
       host: targets[i].host,

@@ -29,6 +29,12 @@ export type SystemSpec =
       workers: number;
       /** info: one line per connection, as in production; warn: lifecycle and errors only. */
       logLevel: "info" | "warn";
+      /**
+       * Another build of linkgate to run instead of this checkout's (`linkgate@DIR`): a
+       * checkout or worktree with its own node_modules and dist/, for A/B runs of two commits
+       * under the same load. null: this checkout.
+       */
+      build: string | null;
     };
 
 export interface SuiteOptions {
@@ -89,7 +95,10 @@ npm run bench:quick [-- options] smoke run (small sizes, short rounds), does not
                          (${FLOOR_RUNTIMES.join(", ")}); linkgate-wN = serve --workers N; linkgate-bun
                          = serve --engine bun (also -bun-wN). linkgate logs a line per
                          connection (log.level info) and serves /metrics; linkgate-quiet and
-                         linkgate-wN-quiet run at log.level warn
+                         linkgate-wN-quiet run at log.level warn. Any linkgate system with
+                         @DIR runs the build in DIR (a checkout or \`git worktree\` of another
+                         commit, after \`npm ci && npm run build\` there) instead of this one:
+                         A/B runs, e.g. --workloads rate --systems linkgate@../before,linkgate
   --rounds N             interleaved rounds (rate, denied, policy) (default 5; quick 2)
   --seconds S            seconds per system per round (default 5; quick 2)
   --warmup S             unrecorded seconds per system before round 1 (default 2; quick 1)
@@ -138,14 +147,15 @@ export function parseSystem(name: string): SystemSpec {
   m = /^floor-([a-z0-9-]+)$/.exec(name);
   const runtime = FLOOR_RUNTIMES.find((r) => r === m?.[1]);
   if (runtime !== undefined) return { name, kind: "floor", runtime };
-  m = /^linkgate(-bun)?(?:-w([1-9][0-9]?))?(-quiet)?$/.exec(name);
+  m = /^linkgate(-bun)?(?:-w([1-9][0-9]?))?(-quiet)?(?:@(.+))?$/.exec(name);
   if (m !== null) {
     const engine = m[1] === undefined ? "node" : "bun";
     const logLevel = m[3] === undefined ? "info" : "warn";
-    return { name, kind: "linkgate", engine, workers: Number(m[2] ?? 1), logLevel };
+    const build = m[4] ?? null;
+    return { name, kind: "linkgate", engine, workers: Number(m[2] ?? 1), logLevel, build };
   }
   throw new Error(
-    `unknown system ${JSON.stringify(name)}: direct, haproxy-tN (nbthread N), ${FLOOR_RUNTIMES.map((r) => `floor-${r}`).join(", ")}, linkgate, linkgate-wN (--workers N), linkgate[-wN]-quiet, linkgate-bun[-wN][-quiet] (on Bun)`,
+    `unknown system ${JSON.stringify(name)}: direct, haproxy-tN (nbthread N), ${FLOOR_RUNTIMES.map((r) => `floor-${r}`).join(", ")}, linkgate, linkgate-wN (--workers N), linkgate[-wN]-quiet, linkgate-bun[-wN][-quiet] (on Bun), each with an optional @DIR (another build)`,
   );
 }
 

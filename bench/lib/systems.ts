@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generatePolicy } from "./policy.js";
 import {
@@ -262,9 +262,9 @@ export function systemLabel(spec: SystemSpec): string {
       return FLOORS[spec.runtime].label;
     default: {
       const name = spec.engine === "bun" ? "linkgate on Bun" : "linkgate";
-      const label =
-        spec.workers === 1 ? `${name} (1 process)` : `${name} --workers ${spec.workers}`;
-      return spec.logLevel === "info" ? label : `${label}, log warn`;
+      let label = spec.workers === 1 ? `${name} (1 process)` : `${name} --workers ${spec.workers}`;
+      if (spec.logLevel === "warn") label = `${label}, log warn`;
+      return spec.build === null ? label : `${label} @ ${spec.build}`;
     }
   }
 }
@@ -277,9 +277,45 @@ function systemAddress(spec: SystemSpec): string {
       return `127.0.0.${10 + spec.threads}`;
     case "floor":
       return FLOORS[spec.runtime].host;
-    default:
-      return `127.0.0.${(spec.logLevel === "info" ? 40 : 50) + (spec.engine === "bun" ? 20 : 0) + spec.workers}`;
+    default: {
+      // Another build: the same last byte in a /24 of its own (Linux routes all of 127/8 here).
+      const net = spec.build === null ? 0 : buildNetwork(spec.build);
+      return `127.0.${net}.${(spec.logLevel === "info" ? 40 : 50) + (spec.engine === "bun" ? 20 : 0) + spec.workers}`;
+    }
   }
+}
+
+const buildNetworks = new Map<string, number>();
+/** 1, 2, ... for each other build (linkgate@DIR) in the order they are first named. */
+function buildNetwork(build: string): number {
+  let n = buildNetworks.get(build);
+  if (n === undefined) {
+    n = buildNetworks.size + 1;
+    buildNetworks.set(build, n);
+  }
+  return n;
+}
+
+/**
+ * The script that runs linkgate's CLI: this checkout's (env.linkgateArgs), or that of another
+ * build (linkgate@DIR), which must have been built.
+ */
+function linkgateCli(env: Env, build: string | null): { args: string[]; cwd: string } {
+  if (build === null) return { args: env.linkgateArgs, cwd: env.root };
+  const root = resolve(env.root, build);
+  const why = otherBuildUnavailable(root);
+  if (why !== null) throw new Error(`linkgate@${build}: ${why}`);
+  return { args: [join(root, "bin/linkgate.js")], cwd: root };
+}
+
+/** Why another build (a checkout at `root`) cannot run, or null. */
+export function otherBuildUnavailable(root: string): string | null {
+  if (!existsSync(join(root, "bin/linkgate.js"))) return `no linkgate checkout in ${root}`;
+  if (!existsSync(join(root, "node_modules")))
+    return `no node_modules in ${root}: run \`npm ci\` there`;
+  if (!existsSync(join(root, "dist/cli/main.js")))
+    return `no dist/ in ${root}: run \`npm run build\` there`;
+  return null;
 }
 
 /** The host names of the first 10 tenants: HAProxy's map and the floors' accepted names. */
@@ -351,7 +387,8 @@ export function writeLinkgateConfig(
     sni: env.sni,
     allowedLink: env.allowedLink,
   });
-  const file = join(env.tmp, `${name}-${nextId()}.json`);
+  // A system's name may hold a path (linkgate@DIR): only its safe characters name the file.
+  const file = join(env.tmp, `${name.replace(/[^A-Za-z0-9-]/g, "_")}-${nextId()}.json`);
   const text = JSON.stringify(config);
   writeFileSync(file, text);
   return { file, hosts, bytes: Buffer.byteLength(text) };
@@ -430,20 +467,21 @@ export async function startSystem(
       env.cpuProfDir !== null && spec.workers === 1
         ? ["--cpu-prof", `--cpu-prof-dir=${env.cpuProfDir}`]
         : [];
+    const cli = linkgateCli(env, spec.build);
     if (spec.engine === "bun") {
       if (BUN === null)
         throw new Error(`${label}: Bun is not installed (the \`bun\` devDependency)`);
       // Bun runs the CLI script itself (TypeScript too): tsx's --import stays behind.
-      proc = new Proc(BUN, [...profile, env.linkgateArgs.at(-1) as string, ...serve], {
+      proc = new Proc(BUN, [...profile, cli.args.at(-1) as string, ...serve], {
         name: label,
-        cwd: env.root,
+        cwd: cli.cwd,
         execWrapper: env.helper,
         countOnly: isConnectionLine,
       });
     } else {
-      proc = new Proc(process.execPath, [...profile, ...env.linkgateArgs, ...serve], {
+      proc = new Proc(process.execPath, [...profile, ...cli.args, ...serve], {
         name: label,
-        cwd: env.root,
+        cwd: cli.cwd,
         execWrapper: env.helper,
         countOnly: isConnectionLine,
       });

@@ -12,7 +12,13 @@ import {
   parseSystem,
   WORKLOADS,
 } from "../../bench/lib/suite-options.js";
-import { FLOORS, floorOf, haproxyConfig } from "../../bench/lib/systems.js";
+import {
+  FLOORS,
+  floorOf,
+  haproxyConfig,
+  otherBuildUnavailable,
+  systemLabel,
+} from "../../bench/lib/systems.js";
 import { validateConfigValue } from "../../src/config/index.js";
 import { CompiledPolicy } from "../../src/policy/index.js";
 
@@ -75,6 +81,7 @@ describe("bench suite options", () => {
       engine: "node",
       workers: 4,
       logLevel: "info",
+      build: null,
     });
     assert.deepEqual(parseSystem("linkgate"), {
       name: "linkgate",
@@ -82,6 +89,7 @@ describe("bench suite options", () => {
       engine: "node",
       workers: 1,
       logLevel: "info",
+      build: null,
     });
     assert.deepEqual(parseSystem("linkgate-bun-w2"), {
       name: "linkgate-bun-w2",
@@ -89,6 +97,7 @@ describe("bench suite options", () => {
       engine: "bun",
       workers: 2,
       logLevel: "info",
+      build: null,
     });
     assert.throws(() => parseSystem("nginx"), /unknown system/);
     assert.throws(() => parseSystem("haproxy-t0"), /unknown system/);
@@ -101,6 +110,7 @@ describe("bench suite options", () => {
       engine: "node",
       workers: 1,
       logLevel: "warn",
+      build: null,
     });
     assert.deepEqual(parseSystem("linkgate-w2-quiet"), {
       name: "linkgate-w2-quiet",
@@ -108,11 +118,41 @@ describe("bench suite options", () => {
       engine: "node",
       workers: 2,
       logLevel: "warn",
+      build: null,
     });
     assert.throws(() => parseSystem("linkgate-quiet-w2"), /unknown system/);
     assert.ok(
       parseSuiteArgs([]).systems.every((s) => s.kind !== "linkgate" || s.logLevel === "info"),
     );
+  });
+
+  test("systems: @DIR runs another build of linkgate, for A/B runs of two commits", () => {
+    assert.deepEqual(parseSystem("linkgate@../before"), {
+      name: "linkgate@../before",
+      kind: "linkgate",
+      engine: "node",
+      workers: 1,
+      logLevel: "info",
+      build: "../before",
+    });
+    assert.deepEqual(parseSystem("linkgate-bun-w2-quiet@/tmp/a@b"), {
+      name: "linkgate-bun-w2-quiet@/tmp/a@b",
+      kind: "linkgate",
+      engine: "bun",
+      workers: 2,
+      logLevel: "warn",
+      build: "/tmp/a@b",
+    });
+    assert.equal(
+      systemLabel(parseSystem("linkgate@../before")),
+      "linkgate (1 process) @ ../before",
+    );
+    assert.throws(() => parseSystem("linkgate@"), /unknown system/);
+    assert.throws(() => parseSystem("floor-node@../before"), /unknown system/);
+    assert.throws(() => parseSystem("haproxy-t1@../before"), /unknown system/);
+    // What an unusable directory says (the suite skips that system with the reason).
+    assert.match(otherBuildUnavailable("/nonexistent/linkgate") ?? "", /no linkgate checkout/);
+    assert.equal(otherBuildUnavailable(fileURLToPath(new URL("../..", import.meta.url))), null);
   });
 
   test("systems: floor-RUNTIME for each runtime with a minimal proxy", () => {
