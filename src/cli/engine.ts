@@ -3,10 +3,13 @@
  * on (src/dataplane/engines): Node.js's `node:net`, or Bun's own `Bun.listen`/`Bun.connect`.
  * Asking Node.js for the Bun engine re-executes the same command under Bun in the same process
  * (execve): same pid, same signals, same stdin/stdout/stderr, so supervisors see no difference.
+ * Bun started without the allocator settings it serves with (src/runtime/bun-heap.ts) re-executes
+ * itself once the same way to get them.
  */
 import { accessSync, constants } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
+import { lacksBunHeapEnv, withBunHeapEnv } from "../runtime/bun-heap.js";
 
 export type EngineName = "node" | "bun";
 
@@ -42,13 +45,20 @@ export function bunExecutable(): string | null {
 }
 
 /**
- * Runs this command under `engine`'s runtime if this process is not already on it; returns
- * only if it is (or an error message saying why it cannot switch).
+ * Runs this command under `engine`'s runtime if this process is not already on it, and on Bun
+ * with the allocator settings of src/runtime/bun-heap.ts if it lacks them; returns only if
+ * neither is needed (or an error message saying why it cannot switch).
  */
 export function switchEngine(engine: EngineName): string | null {
-  if (engine === runtimeEngineName()) return null;
+  const runtime = runtimeEngineName();
   if (engine === "node") {
+    if (runtime === "node") return null;
     return "--engine node: this is Bun; start linkgate with Node.js (node bin/linkgate.js, npx linkgate)";
+  }
+  if (runtime === "bun") {
+    // Bun's own options (--smol, --cpu-prof, ...) go with it; only the environment changes.
+    if (!lacksBunHeapEnv(process.env) || typeof process.execve !== "function") return null;
+    return execBun(process.execPath, process.execArgv);
   }
   const bun = bunExecutable();
   if (bun === null)
@@ -56,7 +66,16 @@ export function switchEngine(engine: EngineName): string | null {
   if (typeof process.execve !== "function") {
     return `--engine bun: Node.js ${process.version} cannot re-execute itself (needs 23.11+); run it with bun directly`;
   }
-  // The script and its arguments as given; Node.js options (tsx's --import) stay behind: Bun
-  // runs TypeScript itself.
-  return process.execve(bun, [bun, process.argv[1], ...process.argv.slice(2)], process.env);
+  // Node.js options (tsx's --import) stay behind: Bun runs TypeScript itself.
+  return execBun(bun, []);
+}
+
+/** Replaces this process with `bun` running the same script and arguments; never returns. */
+function execBun(bun: string, options: readonly string[]): never {
+  const execve = process.execve as NonNullable<typeof process.execve>;
+  return execve(
+    bun,
+    [bun, ...options, process.argv[1], ...process.argv.slice(2)],
+    withBunHeapEnv(process.env),
+  ) as never;
 }

@@ -9,7 +9,7 @@ import { formatConfigErrors } from "../config/index.js";
 import { ClusterPrimary } from "../runtime/cluster.js";
 import { ConfigLoadError, LinkgateRuntime } from "../runtime/linkgate.js";
 import { installProcessErrorPolicy } from "../runtime/process-errors.js";
-import { type EngineName, switchEngine } from "./engine.js";
+import { type EngineName, runtimeEngineName, switchEngine } from "./engine.js";
 import { CommandFailure, EXIT_INVALID, EXIT_USAGE, type Io } from "./output.js";
 
 export interface ServeFlags {
@@ -22,11 +22,10 @@ export interface ServeFlags {
 }
 
 export async function serveCommand(flags: ServeFlags, io: Io, version: string): Promise<void> {
-  if (flags.engine !== undefined) {
-    // Returns only on the runtime of that engine already, or when it cannot switch.
-    const cannot = switchEngine(flags.engine);
-    if (cannot !== null) throw new CommandFailure(EXIT_USAGE, cannot);
-  }
+  // Returns only on the runtime of that engine already (on Bun, with its allocator settings), or
+  // when it cannot switch.
+  const cannot = switchEngine(flags.engine ?? runtimeEngineName());
+  if (cannot !== null) throw new CommandFailure(EXIT_USAGE, cannot);
   let runtime: LinkgateRuntime | ClusterPrimary | null = null;
   // Installed before the start, whose "listening" lines tell a supervisor it may signal: a
   // SIGHUP's default action would end the process. One that arrives while starting reloads

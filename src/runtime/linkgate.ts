@@ -43,6 +43,7 @@ import { ControlRuntime, countDecision } from "./control-runtime.js";
 /** How often a worker hands what it counted to its primary (which writes it to the store). */
 const ACTIVITY_REPORT_MS = 1000;
 
+import { bunHeapEnvInEffect } from "./bun-heap.js";
 import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
 import {
   type ApplyReport,
@@ -172,6 +173,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
   static async start(o: StartOptions): Promise<LinkgateRuntime> {
     // Before the configuration is read and compiled: no allocation site is tenured from here on.
     const v8Flags = tuneHeapForConnections();
+    const bunEnv = bunHeapEnvInEffect();
     const file = resolve(o.configFile);
     let config: LinkgateConfig;
     let reloadFrom: { source: ConfigFileSource; initial: PolicySnapshot } | null = null;
@@ -194,6 +196,7 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
       version: o.version,
       configFile: file,
       ...(v8Flags.length > 0 ? { v8Flags } : {}),
+      ...(bunEnv !== null ? { bunEnv } : {}),
     });
     const control =
       o.worker === undefined ? await ControlRuntime.open(config, file, lifecycle) : null;

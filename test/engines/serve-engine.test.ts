@@ -1,17 +1,43 @@
 /**
  * `linkgate serve --engine bun` from Node.js: the same process (same pid, signals, stdout)
- * becomes Bun and serves with the Bun engine: connections, logs, metrics, drain.
+ * becomes Bun and serves with the Bun engine: connections, logs, metrics, drain. And Bun,
+ * however it was started, serves with its allocator settings (src/runtime/bun-heap.ts): it
+ * runs itself again once to get them, keeping its pid and its own options.
  */
 import assert from "node:assert/strict";
-import { readlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { describe, test } from "node:test";
+import { describe, type TestContext, test } from "node:test";
+import { bunExecutable } from "../../src/cli/engine.js";
 import { encodeProxyHeaderV2 } from "../../src/proxy-protocol/index.js";
 import { connectThrough, startOrigin, testCertificate } from "../helpers/gateway.js";
 import { tempDir, waitFor, withTimeout } from "../helpers/programs.js";
-import { serveConfigYaml, serveStarted, spawnServe } from "../helpers/serve.js";
+import { type Serve, serveConfigYaml, serveStarted, spawnServe } from "../helpers/serve.js";
 
 const VPCE = "aws:vpce-0123456789abcdef0";
+
+/** The environment of a running process, as the kernel holds it (after any execve). */
+function environOf(pid: number): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const entry of readFileSync(`/proc/${pid}/environ`, "latin1").split("\0")) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return env;
+}
+
+/** Bun's executable and a configuration whose upstream is never dialled. */
+async function bunAndConfig(t: TestContext): Promise<{ bun: string; file: string }> {
+  const bun = bunExecutable();
+  assert.ok(bun !== null, "Bun is a devDependency: npm install");
+  const file = join(await tempDir(t), "linkgate.yaml");
+  writeFileSync(file, serveConfigYaml(9, `        - { link: "${VPCE}" }`));
+  return { bun, file };
+}
+
+function commandLineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").slice(0, -1);
+}
 
 describe("linkgate serve --engine bun", () => {
   test("re-runs itself under Bun, in the same process, and serves", {
@@ -31,6 +57,8 @@ describe("linkgate serve --engine bun", () => {
     assert.equal(started.pid, pid, "the same process");
     assert.equal(typeof started.bun, "string", "the started line names Bun's version");
     assert.equal(started.v8Flags, undefined, "no V8 flags on Bun");
+    assert.deepEqual(started.bunEnv, { MIMALLOC_PURGE_DELAY: "10000" }, "Bun's allocator settings");
+    assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), "10000", "in Bun's environment");
 
     const r = await connectThrough({
       host: "127.0.0.1",
@@ -58,5 +86,43 @@ describe("linkgate serve --engine bun", () => {
     s.child.kill("SIGTERM");
     assert.equal(await withTimeout(s.exited, 10_000, "the drain"), 0);
     assert.equal(s.find("stopped").length, 1);
+  });
+
+  test("Bun started without its allocator settings runs itself again once with them: same pid, its options kept", {
+    timeout: 60_000,
+  }, async (t) => {
+    const { bun, file } = await bunAndConfig(t);
+    const s = spawnServe(t, ["-c", file], {}, { executable: bun, options: ["--smol"] });
+    await serveStarted(s);
+    const pid = s.child.pid as number;
+    const started = s.find("started");
+    assert.equal(started.length, 1, "one started line: the first image logs nothing");
+    assert.equal(started[0].pid, pid, "the same process");
+    assert.deepEqual(started[0].bunEnv, { MIMALLOC_PURGE_DELAY: "10000" });
+    assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), "10000");
+    const argv = commandLineOf(pid);
+    assert.ok(argv.includes("--smol"), `Bun's own option is kept: ${argv.join(" ")}`);
+    assert.equal(argv.filter((a) => a === "serve").length, 1, "the command as it was given");
+    s.child.kill("SIGTERM");
+    assert.equal(await withTimeout(s.exited, 10_000, "the drain"), 0);
+  });
+
+  test("a purge delay the operator set is kept, on Bun started directly and from Node.js", {
+    timeout: 60_000,
+  }, async (t) => {
+    const { bun, file } = await bunAndConfig(t);
+    for (const start of ["bun", "--engine bun"]) {
+      const s: Serve =
+        start === "bun"
+          ? spawnServe(t, ["-c", file], { MIMALLOC_PURGE_DELAY: "250" }, { executable: bun })
+          : spawnServe(t, ["-c", file, "--engine", "bun"], { MIMALLOC_PURGE_DELAY: "250" });
+      await serveStarted(s);
+      const pid = s.child.pid as number;
+      const started = s.find("started")[0];
+      assert.deepEqual(started.bunEnv, { MIMALLOC_PURGE_DELAY: "250" }, start);
+      assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), "250", start);
+      s.child.kill("SIGTERM");
+      assert.equal(await withTimeout(s.exited, 10_000, "the drain"), 0);
+    }
   });
 });

@@ -25,16 +25,23 @@ export interface Serve {
 
 /**
  * Starts `linkgate serve ...args`, with `env` added to this process's environment; it is killed
- * when `t` (a test, or a script's own cleanup list) ends.
+ * when `t` (a test, or a script's own cleanup list) ends. It runs on this test's runtime unless
+ * `bun` names a Bun executable (with Bun's own options, if any) to start it with.
  */
 export function spawnServe(
   t: { after(fn: () => unknown): void },
   args: readonly string[],
   env: Record<string, string> = {},
+  bun?: { executable: string; options?: readonly string[] },
 ): Serve {
   // Under `bun test`, Bun itself (it runs TypeScript without tsx): the Bun engine.
-  const runtimeArgs = process.versions.bun === undefined ? ["--import", "tsx", MAIN] : [MAIN];
-  const child = spawn(process.execPath, [...runtimeArgs, "serve", ...args], {
+  const [program, runtimeArgs] =
+    bun !== undefined
+      ? [bun.executable, [...(bun.options ?? []), MAIN]]
+      : process.versions.bun === undefined
+        ? [process.execPath, ["--import", "tsx", MAIN]]
+        : [process.execPath, [MAIN]];
+  const child = spawn(program, [...runtimeArgs, "serve", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
     cwd: fileURLToPath(new URL("../..", import.meta.url)),

@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  BUN_HEAP_ENV,
+  bunHeapEnvInEffect,
+  lacksBunHeapEnv,
+  withBunHeapEnv,
+} from "../../src/runtime/bun-heap.js";
+
+test("Bun's allocator settings are added where missing; the operator's own values are kept", () => {
+  assert.deepEqual(BUN_HEAP_ENV, { MIMALLOC_PURGE_DELAY: "10000" });
+  const added = withBunHeapEnv({ PATH: "/bin" });
+  assert.deepEqual(added, { PATH: "/bin", MIMALLOC_PURGE_DELAY: "10000" });
+  assert.equal(lacksBunHeapEnv({ PATH: "/bin" }), true);
+  assert.equal(lacksBunHeapEnv(added), false);
+  const own = { MIMALLOC_PURGE_DELAY: "-1" };
+  assert.deepEqual(withBunHeapEnv(own), own, "a value set is never replaced");
+  assert.equal(lacksBunHeapEnv(own), false, "so no second start is asked for");
+  assert.equal(lacksBunHeapEnv({ MIMALLOC_PURGE_DELAY: "" }), false, "even an empty one");
+});
+
+test("the settings in effect are reported only on Bun", () => {
+  if (process.versions.bun === undefined) assert.equal(bunHeapEnvInEffect(), null);
+  else assert.equal(typeof bunHeapEnvInEffect(), "object");
+});
