@@ -916,7 +916,7 @@ if (results.rate !== undefined) {
   });
   sections.push(`### 1. Connection rate
 
-${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work.
+${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the allocator setting linkgate serves with on Bun, \`MIMALLOC_PURGE_DELAY=10000\`, docs/engines.md).
 
 ${markdownTable(
   [

@@ -8,6 +8,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withBunHeapEnv } from "../../src/runtime/bun-heap.js";
 import { generatePolicy } from "./policy.js";
 import {
   cpuSeconds,
@@ -235,13 +236,21 @@ export function floorProgram(floor: FloorProxy): string {
   return floor.runtime === "bun" ? (BUN as string) : process.execPath;
 }
 
-/** The program and arguments that run `floor`; `args`: listen, upstream, host names, v2|none. */
+/**
+ * The program, arguments and environment that run `floor`; `args`: listen, upstream, host
+ * names, v2|none. A floor on Bun runs with the allocator settings linkgate serves with on Bun
+ * (src/runtime/bun-heap.ts), so that "CPU vs floor" compares the code, not the settings.
+ */
 export function floorCommand(
   env: Env,
   floor: FloorProxy,
   args: string[],
-): { program: string; args: string[] } {
-  return { program: floorProgram(floor), args: [join(env.root, floor.script), ...args] };
+): { program: string; args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    program: floorProgram(floor),
+    args: [join(env.root, floor.script), ...args],
+    env: floor.runtime === "bun" ? withBunHeapEnv(process.env) : process.env,
+  };
 }
 
 /** The floor a system's CPU is compared with: its runtime's native minimal proxy. */
@@ -448,8 +457,13 @@ export async function startSystem(
   } else if (spec.kind === "floor") {
     const hosts = tenantHosts(env).join(",");
     const args = [`${host}:${port}`, backend.target, hosts, env.upstreamProxy];
-    const { program, args: argv } = floorCommand(env, FLOORS[spec.runtime], args);
-    proc = new Proc(program, argv, { name: label, cwd: env.root, execWrapper: env.helper });
+    const command = floorCommand(env, FLOORS[spec.runtime], args);
+    proc = new Proc(command.program, command.args, {
+      name: label,
+      cwd: env.root,
+      execWrapper: env.helper,
+      env: command.env,
+    });
   } else {
     let adminPort = await freePort(host);
     while (adminPort === port) adminPort = await freePort(host);

@@ -12,7 +12,13 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AWS_PRIVATELINK_HEX, buildPayloads } from "../../bench/lib/payloads.js";
-import { FLOORS, floorProgram, floorUnavailable } from "../../bench/lib/systems.js";
+import {
+  type Env,
+  FLOORS,
+  floorCommand,
+  floorProgram,
+  floorUnavailable,
+} from "../../bench/lib/systems.js";
 import { decodeProxyHeader, ParseError } from "../../src/proxy-protocol/index.js";
 
 const payloads = buildPayloads();
@@ -180,3 +186,16 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
     });
   });
 }
+
+test("floors on Bun run with the allocator settings linkgate serves with on Bun; Node.js floors as they are", () => {
+  const env = { root: "/checkout" } as Env;
+  const args = ["127.0.0.1:1", "127.0.0.1:2", "a.example.com", "v2"];
+  for (const runtime of ["bun", "bun-native", "bun-engine"] as const) {
+    const command = floorCommand(env, FLOORS[runtime], args);
+    assert.equal(command.env.MIMALLOC_PURGE_DELAY, process.env.MIMALLOC_PURGE_DELAY ?? "10000");
+    assert.deepEqual(command.args, [`/checkout/${FLOORS[runtime].script}`, ...args]);
+  }
+  for (const runtime of ["node", "node-engine"] as const) {
+    assert.equal(floorCommand(env, FLOORS[runtime], args).env, process.env);
+  }
+});
