@@ -9,12 +9,12 @@
  * msg "connection lines suppressed".
  *
  * Lines are rendered late, many in a row (LineOutput's `defer`): each connection leaves its
- * record, level and end time here, and the lines are rendered when LineOutput takes its next
+ * record and end time here (its level follows from the record), and the lines are rendered when LineOutput takes its next
  * line or writes, or once DEFERRED_LINES wait. Under load that is cheaper than rendering each
  * line among the socket work (measured: docs/BENCHMARKS.md). The line's `time` is still the
  * connection's end.
  */
-import { type Level, pino } from "pino";
+import { pino } from "pino";
 import { type DeferredLines, LineOutput } from "./line-output.js";
 import {
   type ConnectionLineInput,
@@ -47,9 +47,8 @@ export class ConnectionLog implements DeferredLines {
   readonly #output: LineOutput | null;
   /** Reused for every line (rendering is synchronous). */
   readonly #input: ConnectionLineInput;
-  /** Lines not rendered yet: each one's record, level and end time (LineOutput's `defer`). */
+  /** Lines not rendered yet: each one's record and end time (LineOutput's `defer`). */
   #records: ConnectionRecord[] = [];
-  #levels: Level[] = [];
   #times: number[] = [];
   readonly deniedLinesPerSecond: number;
   /** Suppressed lines since start, by reason code. */
@@ -99,7 +98,6 @@ export class ConnectionLog implements DeferredLines {
       return;
     }
     const waiting = this.#records.push(record);
-    this.#levels.push(level);
     this.#times.push(now);
     if (waiting === 1) output.defer(this);
     else if (waiting >= DEFERRED_LINES) output.renderDeferred();
@@ -112,14 +110,13 @@ export class ConnectionLog implements DeferredLines {
     if (output === null || records.length === 0) return;
     const input = this.#input;
     for (let i = 0; i < records.length; i++) {
-      input.level = this.#levels[i];
-      input.time = this.#times[i];
       input.record = records[i];
+      input.level = connectionLogLevel(input.record);
+      input.time = this.#times[i];
       output.writeRendered(connectionLineMaxBytes(input), renderConnectionLine, input);
     }
     input.record = null as never; // keep no record alive between lines
     records.length = 0;
-    this.#levels.length = 0;
     this.#times.length = 0;
   }
 
