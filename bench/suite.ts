@@ -28,6 +28,7 @@ import {
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUN_HEAP_ENV } from "../src/runtime/bun-heap.js";
 import { topFunctions } from "./lib/cpuprofile.js";
 import { AWS_LINK, buildPayloads } from "./lib/payloads.js";
 import { generatePolicy } from "./lib/policy.js";
@@ -209,17 +210,15 @@ const proxied = systems.filter((s) => s.kind !== "direct");
 const haproxy1 = systems.find((s) => s.kind === "haproxy" && s.threads === 1);
 // The targets are about linkgate as deployed (a log line per connection, metrics served), and
 // about this checkout: not another build (@DIR) run for comparison.
-const asDeployed = (s: SystemSpec) =>
+/** linkgate's allocator setting on Bun, which the Bun floors run with too, as the doc names it. */
+const bunHeapSetting = Object.entries(BUN_HEAP_ENV)
+  .map(([name, value]) => `\`${name}=${value}\``)
+  .join(", ");
+const asDeployed = (s: SystemSpec): s is Extract<SystemSpec, { kind: "linkgate" }> =>
   s.kind === "linkgate" && s.logLevel === "info" && s.build === null;
-const linkgate1 = systems.find(
-  (s) => asDeployed(s) && s.kind === "linkgate" && s.engine === "node" && s.workers === 1,
-);
-const linkgate2 = systems.find(
-  (s) => asDeployed(s) && s.kind === "linkgate" && s.engine === "node" && s.workers === 2,
-);
-const linkgateBun = systems.find(
-  (s) => asDeployed(s) && s.kind === "linkgate" && s.engine === "bun" && s.workers === 1,
-);
+const linkgate1 = systems.find((s) => asDeployed(s) && s.engine === "node" && s.workers === 1);
+const linkgate2 = systems.find((s) => asDeployed(s) && s.engine === "node" && s.workers === 2);
+const linkgateBun = systems.find((s) => asDeployed(s) && s.engine === "bun" && s.workers === 1);
 const floorNode = systems.find((s) => s.kind === "floor" && s.runtime === "node");
 const floorBunNative = systems.find((s) => s.kind === "floor" && s.runtime === "bun-native");
 /** A system's floor row in `rows`: its own runtime's native minimal proxy (systems.ts). */
@@ -916,7 +915,7 @@ if (results.rate !== undefined) {
   });
   sections.push(`### 1. Connection rate
 
-${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the allocator setting linkgate serves with on Bun, \`MIMALLOC_PURGE_DELAY=10000\`, docs/engines.md).
+${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the allocator setting linkgate serves with on Bun, ${bunHeapSetting}, docs/engines.md).
 
 ${markdownTable(
   [
