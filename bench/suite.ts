@@ -306,7 +306,14 @@ interface RateRow {
   p90: number;
   p99: number;
   errors: number;
+  /**
+   * The median of the rounds' CPU per connection (each round: the system's CPU time over the
+   * connections it completed), like the rate: a round disturbed by another program does not
+   * move it. Null for the direct connection, which has no proxy.
+   */
   cpuUsPerConn: number | null;
+  /** Each round's CPU per connection, in round order. */
+  cpuRounds: number[];
   rate: number;
   /** Cores used on average over the measured rounds (machine: every program, busy time). */
   cores: { system: number; generator: number; backend: number; machine: number };
@@ -315,6 +322,11 @@ interface RateRow {
   logLines: number | null;
   /** Rounds whose /metrics scrape succeeded, and the failures (null: no endpoint). */
   scrapes: { ok: number; errors: string[] } | null;
+}
+
+/** A round's CPU per completed connection, in µs: the proxy's CPU time over its connections. */
+function cpuPerConnection(round: MeasuredLoad): number {
+  return (round.systemCpu / round.ok) * 1e6;
 }
 
 async function connectionRate(): Promise<RateRow[]> {
@@ -335,7 +347,7 @@ async function connectionRate(): Promise<RateRow[]> {
         const res = await measuredLoad(env, r, backend, files.allowed, load);
         samples.get(r.spec.name)?.push(res);
         progress(
-          `round ${round}/${opts.rounds} ${r.label.padEnd(24)} ${fmt(res.rateOk).padStart(7)} conn/s  p99 ${fmt(ms(res.p99), 2)} ms${res.ok === res.answered && res.refused + res.timeout + res.other === 0 ? "" : `  errors ${res.answered - res.ok + res.refused + res.timeout + res.other} (${res.lastErrno ?? ""})`}`,
+          `round ${round}/${opts.rounds} ${r.label.padEnd(24)} ${fmt(res.rateOk).padStart(7)} conn/s  p99 ${fmt(ms(res.p99), 2)} ms${r.spec.kind === "direct" || res.ok === 0 ? "" : `  CPU ${fmt(cpuPerConnection(res))} µs/conn`}${res.ok === res.answered && res.refused + res.timeout + res.other === 0 ? "" : `  errors ${res.answered - res.ok + res.refused + res.timeout + res.other} (${res.lastErrno ?? ""})`}`,
         );
       }
     }
@@ -347,8 +359,9 @@ async function connectionRate(): Promise<RateRow[]> {
   return running.map((r) => {
     const s = samples.get(r.spec.name) ?? [];
     const sum = (f: (x: MeasuredLoad) => number) => s.reduce((n, x) => n + f(x), 0);
-    const ok = sum((x) => x.ok);
     const cpu = sum((x) => x.systemCpu);
+    const cpuRounds =
+      r.spec.kind === "direct" ? [] : s.filter((x) => x.ok > 0).map(cpuPerConnection);
     const seconds = sum((x) => x.seconds);
     const scrapes = s.map((x) => x.scrape);
     return {
@@ -359,7 +372,8 @@ async function connectionRate(): Promise<RateRow[]> {
       p90: median(s.map((x) => x.p90)),
       p99: median(s.map((x) => x.p99)),
       errors: s.reduce((n, x) => n + x.answered - x.ok + x.refused + x.timeout + x.other, 0),
-      cpuUsPerConn: r.spec.kind === "direct" || ok === 0 ? null : (cpu / ok) * 1e6,
+      cpuUsPerConn: cpuRounds.length === 0 ? null : median(cpuRounds),
+      cpuRounds,
       cores: {
         system: cpu / seconds,
         generator: sum((x) => x.generatorCpu) / seconds,
@@ -915,7 +929,7 @@ if (results.rate !== undefined) {
   });
   sections.push(`### 1. Connection rate
 
-${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection (less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the allocator setting linkgate serves with on Bun, ${bunHeapSetting}, docs/engines.md).
+${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection, the median of the rounds' (each round: its CPU time over its connections; less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the allocator setting linkgate serves with on Bun, ${bunHeapSetting}, docs/engines.md).
 
 ${markdownTable(
   [
@@ -929,6 +943,7 @@ ${markdownTable(
     "CPU vs floor",
     "errors",
     "rounds (conn/s)",
+    "rounds (CPU µs/conn)",
   ],
   rows.map((r) => [
     systemLabel(r.spec),
@@ -941,6 +956,7 @@ ${markdownTable(
     ratio(r.cpuUsPerConn, floorRow(rows, r.spec)?.cpuUsPerConn),
     fmt(r.errors),
     r.rates.map((x) => fmt(x)).join(", "),
+    r.cpuRounds.map((x) => fmt(x)).join(", ") || "—",
   ]),
 )}
 
