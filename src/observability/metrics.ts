@@ -32,6 +32,13 @@ export interface LogOutputCounts {
   readonly droppedLines: number;
 }
 
+/** prom-client's per-V8-heap-space families, which linkgate does not serve on Bun. */
+export const HEAP_SPACE_FAMILIES = [
+  "nodejs_heap_space_size_total_bytes",
+  "nodejs_heap_space_size_used_bytes",
+  "nodejs_heap_space_size_available_bytes",
+] as const;
+
 export interface MetricsOptions {
   /** Label series by tenant id. Default true; false: the tenant label is always "". */
   perTenantLabels?: boolean;
@@ -443,7 +450,14 @@ export class Metrics {
       aggregator: "first",
     }).set({ version: options.version ?? packageVersion(), node: process.version }, 1);
 
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: registry });
+      // On Bun, node:v8's heap space statistics walk the whole JavaScriptCore heap to fill V8's
+      // space names, all zero but old_space (the whole heap, which nodejs_heap_size_* report):
+      // 10 ms and more of the event loop per scrape under load, for no information.
+      if (process.versions.bun !== undefined)
+        for (const name of HEAP_SPACE_FAMILIES) registry.removeSingleMetric(name);
+    }
   }
 
   /**

@@ -78,6 +78,12 @@ describe("linkgate serve", () => {
       metrics,
       /linkgate_connections_total\{listener="privatelink",tenant="megacorp",decision="deny",reason="POLICY_LINK_NOT_ALLOWED"\} 1/,
     );
+    // The runtime's heap on both; V8's heap spaces only on Node.js (on Bun they would cost a
+    // walk of the whole heap per scrape, for V8's space names with zeros: metrics.ts).
+    assert.match(metrics, /^nodejs_heap_size_used_bytes \d+/m);
+    if (process.versions.bun === undefined)
+      assert.match(metrics, /^nodejs_heap_space_size_used_bytes\{space="old"\} \d+/m);
+    else assert.doesNotMatch(metrics, /nodejs_heap_space/);
 
     // A valid change of the file is picked up by itself.
     writeFileSync(file, yaml(origin.port, `        - { link: "${OTHER}" }`));
