@@ -12,7 +12,7 @@ import { MIGRATIONS, migrate } from "../../src/store/postgres/migrations.js";
 import type { PostgresStoreOptions } from "../../src/store/postgres/store.js";
 import type { ChangeSet, ObservedIdentity, Store, StoreHealth } from "../../src/store/types.js";
 import { postgresPerFile, requirePostgres, startPostgres } from "../helpers/postgres.js";
-import { freePort, waitFor } from "../helpers/programs.js";
+import { delay, freePort, listenTcp, waitFor } from "../helpers/programs.js";
 import {
   ADMIN,
   manualClock,
@@ -396,6 +396,46 @@ describe("the postgres store", { timeout: 120_000 }, () => {
         "STORE_UNAVAILABLE",
         /cannot reach the PostgreSQL store/,
       );
+    });
+
+    test("a connection reset right after its startup: STORE_UNAVAILABLE, and nothing unhandled", async (t) => {
+      // What a PostgreSQL server that stops or restarts can do to a new connection: complete
+      // its startup (here without authentication), then reset it at its first query.
+      const { port } = await listenTcp(t, "127.0.0.1", (socket) => {
+        let startup = Buffer.alloc(0);
+        let started = false;
+        socket.on("data", (chunk) => {
+          if (started) {
+            socket.resetAndDestroy();
+            return;
+          }
+          startup = Buffer.concat([startup, chunk]);
+          if (startup.length < 4 || startup.length < startup.readUInt32BE(0)) return;
+          started = true;
+          // AuthenticationOk, then ReadyForQuery (idle).
+          socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49]));
+        });
+      });
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      t.after(() => {
+        process.off("unhandledRejection", onUnhandled);
+      });
+      await rejectsWith(
+        openStore({
+          type: "postgres",
+          url: `postgres://linkgate@127.0.0.1:${port}/linkgate`,
+          snapshotPath: null,
+          poolSize: 2,
+          connectTimeoutMs: 2000,
+          checkIntervalMs: 1000,
+        }),
+        "STORE_UNAVAILABLE",
+        /cannot reach the PostgreSQL store: read ECONNRESET/,
+      );
+      await delay(50);
+      assert.deepEqual(unhandled, [], "a rejection nothing handled");
     });
   });
 });

@@ -92,10 +92,16 @@ export interface PostgresStoreOptions {
 /** The notification channel of the change feed; the payload is the version, in decimal. */
 export const CHANGES_CHANNEL = "linkgate_changes";
 
-/** postgres.js with BIGINT read as a number: times in ms and versions stay below 2^53. */
-function connect(url: string, options: Omit<postgres.Options<never>, "types">) {
+/**
+ * postgres.js with BIGINT read as a number (times in ms and versions stay below 2^53), and
+ * without its query of the array types on every new connection (`fetch_types`): the library
+ * does not handle that query's failure, so a connection reset while it runs (a server stopping
+ * or restarting) was an unhandled rejection. Lists are passed as JSON text instead (jsonList).
+ */
+function connect(url: string, options: Omit<postgres.Options<never>, "types" | "fetch_types">) {
   return postgres(url, {
     ...options,
+    fetch_types: false,
     types: {
       bigint: {
         to: 20,
@@ -269,6 +275,15 @@ function chunks<T>(items: readonly T[]): T[][] {
  */
 function jsonRows(rows: readonly object[]): string {
   return JSON.stringify(rows);
+}
+
+/**
+ * A list of texts as one JSON text, which a statement reads with
+ * `= ANY(ARRAY(SELECT json_array_elements_text(${jsonList(values)}::text::json)))`: an array
+ * parameter would need the array types that connect() does not fetch.
+ */
+function jsonList(values: readonly string[]): string {
+  return JSON.stringify(values);
 }
 
 /** A change of the feed as the follower reads it. */
@@ -646,7 +661,7 @@ export class PostgresStore implements Store {
     const rows = await this.#use(
       () => this.#sql<{ hostname: string; tenant_id: string }[]>`
         SELECT hostname, tenant_id FROM tenant_hostnames
-        WHERE hostname = ANY(${hostnames as string[]}::text[])`,
+        WHERE hostname = ANY(ARRAY(SELECT json_array_elements_text(${jsonList(hostnames)}::text::json)))`,
     );
     return new Map(rows.map((r) => [r.hostname, r.tenant_id]));
   }
@@ -688,7 +703,7 @@ export class PostgresStore implements Store {
       (
         await tx<{ hostname: string; tenant_id: string }[]>`
           SELECT hostname, tenant_id FROM tenant_hostnames
-          WHERE hostname = ANY(${hostnames as string[]}::text[])`
+          WHERE hostname = ANY(ARRAY(SELECT json_array_elements_text(${jsonList(hostnames)}::text::json)))`
       ).map((r) => [r.hostname, r.tenant_id]),
     );
     for (const h of hostnames) {
@@ -744,16 +759,18 @@ export class PostgresStore implements Store {
     const { tx, now } = w;
     const ids = inputs.map((t) => t.id);
     const existing = new Set(
-      (await tx<{ id: string }[]>`SELECT id FROM tenants WHERE id = ANY(${ids}::text[])`).map(
-        (r) => r.id,
-      ),
+      (
+        await tx<{ id: string }[]>`
+          SELECT id FROM tenants
+          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${jsonList(ids)}::text::json)))`
+      ).map((r) => r.id),
     );
     const hostnames = inputs.flatMap((t) => t.hostnames);
     const owners = new Map(
       (
         await tx<{ hostname: string; tenant_id: string }[]>`
           SELECT hostname, tenant_id FROM tenant_hostnames
-          WHERE hostname = ANY(${hostnames}::text[])`
+          WHERE hostname = ANY(ARRAY(SELECT json_array_elements_text(${jsonList(hostnames)}::text::json)))`
       ).map((r) => [r.hostname, r.tenant_id]),
     );
     const tenants: StoredTenant[] = [];
@@ -958,7 +975,8 @@ export class PostgresStore implements Store {
       const keptIds = new Set(rules.map((r) => r.id));
       const dropped = previous.filter((r) => !keptIds.has(r.id)).map((r) => r.id);
       await tx`DELETE FROM rule_stats
-        WHERE tenant_id = ${tenantId} AND rule_id = ANY(${dropped}::text[])`;
+        WHERE tenant_id = ${tenantId}
+          AND rule_id = ANY(ARRAY(SELECT json_array_elements_text(${jsonList(dropped)}::text::json)))`;
       if (before.allow === null) {
         await tx`UPDATE tenants SET restricted = true, public_internet = false
           WHERE id = ${tenantId}`;
