@@ -210,7 +210,7 @@ const proxied = systems.filter((s) => s.kind !== "direct");
 const haproxy1 = systems.find((s) => s.kind === "haproxy" && s.threads === 1);
 // The targets are about linkgate as deployed (a log line per connection, metrics served), and
 // about this checkout: not another build (@DIR) run for comparison.
-/** linkgate's allocator setting on Bun, which the Bun floors run with too, as the doc names it. */
+/** linkgate's heap settings on Bun, which the Bun floors run with too, as the doc names them. */
 const bunHeapSetting = Object.entries(BUN_HEAP_ENV)
   .map(([name, value]) => `\`${name}=${value}\``)
   .join(", ");
@@ -929,7 +929,7 @@ if (results.rate !== undefined) {
   });
   sections.push(`### 1. Connection rate
 
-${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection, the median of the rounds' (each round: its CPU time over its connections; less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the allocator setting linkgate serves with on Bun, ${bunHeapSetting}, docs/engines.md).
+${opts.concurrency} closed-loop clients (${opts.generators} generator process${opts.generators > 1 ? "es" : ""}); each connection sends the PROXY v2 header and the ClientHello (${payloads.allowed.length} bytes), the backend answers 64 bytes and closes; a connection counts when the client has read the 64 bytes and the EOF. Latency: connect() to EOF. CPU: user + system time of the proxy's processes per connection, the median of the rounds' (each round: its CPU time over its connections; less sensitive to other load on the machine than the rate); "CPU vs floor" divides it by its runtime's native floor's (Node.js, or Bun native for the Bun rows), the least that runtime itself costs for this work (Bun floors run with the heap settings linkgate serves with on Bun, ${bunHeapSetting}, docs/engines.md).
 
 ${markdownTable(
   [

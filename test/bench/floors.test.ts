@@ -20,6 +20,7 @@ import {
   floorUnavailable,
 } from "../../bench/lib/systems.js";
 import { decodeProxyHeader, ParseError } from "../../src/proxy-protocol/index.js";
+import { BUN_HEAP_ENV } from "../../src/runtime/bun-heap.js";
 
 const payloads = buildPayloads();
 const headerBytes = AWS_PRIVATELINK_HEX.length / 2;
@@ -187,12 +188,13 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
   });
 }
 
-test("floors on Bun run with the allocator settings linkgate serves with on Bun; Node.js floors as they are", () => {
+test("floors on Bun run with the heap settings linkgate serves with on Bun; Node.js floors as they are", () => {
   const env = { root: "/checkout" } as Env;
   const args = ["127.0.0.1:1", "127.0.0.1:2", "a.example.com", "v2"];
   for (const runtime of ["bun", "bun-native", "bun-engine"] as const) {
     const command = floorCommand(env, FLOORS[runtime], args);
-    assert.equal(command.env.MIMALLOC_PURGE_DELAY, process.env.MIMALLOC_PURGE_DELAY ?? "10000");
+    for (const [name, value] of Object.entries(BUN_HEAP_ENV))
+      assert.equal(command.env[name], process.env[name] ?? value, `${runtime}: ${name}`);
     assert.deepEqual(command.args, [`/checkout/${FLOORS[runtime].script}`, ...args]);
   }
   for (const runtime of ["node", "node-engine"] as const) {

@@ -5,11 +5,13 @@
  * runs itself again once to get them, keeping its pid and its own options.
  */
 import assert from "node:assert/strict";
-import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { bunExecutable } from "../../src/cli/engine.js";
 import { encodeProxyHeaderV2 } from "../../src/proxy-protocol/index.js";
+import { BUN_HEAP_ENV } from "../../src/runtime/bun-heap.js";
 import { connectThrough, startOrigin, testCertificate } from "../helpers/gateway.js";
 import { tempDir, waitFor, withTimeout } from "../helpers/programs.js";
 import { type Serve, serveConfigYaml, serveStarted, spawnServe } from "../helpers/serve.js";
@@ -35,6 +37,20 @@ async function bunAndConfig(t: TestContext): Promise<{ bun: string; file: string
   return { bun, file };
 }
 
+/** The names of a process's threads (one per thread). */
+function threadNamesOf(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/comm`, "latin1").trim(),
+  );
+}
+
+/** Each BUN_HEAP_ENV setting is in the process's environment, as the kernel holds it. */
+function assertBunHeapEnv(pid: number, message: string): void {
+  const env = environOf(pid);
+  for (const [name, value] of Object.entries(BUN_HEAP_ENV))
+    assert.equal(env.get(name), value, `${message}: ${name}`);
+}
+
 function commandLineOf(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").slice(0, -1);
 }
@@ -57,8 +73,8 @@ describe("linkgate serve --engine bun", () => {
     assert.equal(started.pid, pid, "the same process");
     assert.equal(typeof started.bun, "string", "the started line names Bun's version");
     assert.equal(started.v8Flags, undefined, "no V8 flags on Bun");
-    assert.deepEqual(started.bunEnv, { MIMALLOC_PURGE_DELAY: "10000" }, "Bun's allocator settings");
-    assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), "10000", "in Bun's environment");
+    assert.deepEqual(started.bunEnv, BUN_HEAP_ENV, "Bun's heap settings");
+    assertBunHeapEnv(pid, "in Bun's environment");
 
     const r = await connectThrough({
       host: "127.0.0.1",
@@ -98,8 +114,12 @@ describe("linkgate serve --engine bun", () => {
     const started = s.find("started");
     assert.equal(started.length, 1, "one started line: the first image logs nothing");
     assert.equal(started[0].pid, pid, "the same process");
-    assert.deepEqual(started[0].bunEnv, { MIMALLOC_PURGE_DELAY: "10000" });
-    assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), "10000");
+    assert.deepEqual(started[0].bunEnv, BUN_HEAP_ENV);
+    assertBunHeapEnv(pid, "after the execve");
+    assert.ok(
+      !threadNamesOf(pid).includes("JSCWarmUp"),
+      `JavaScriptCore's warm-up thread is off: ${threadNamesOf(pid).join(", ")}`,
+    );
     const argv = commandLineOf(pid);
     assert.ok(argv.includes("--smol"), `Bun's own option is kept: ${argv.join(" ")}`);
     assert.equal(argv.filter((a) => a === "serve").length, 1, "the command as it was given");
@@ -119,10 +139,33 @@ describe("linkgate serve --engine bun", () => {
       await serveStarted(s);
       const pid = s.child.pid as number;
       const started = s.find("started")[0];
-      assert.deepEqual(started.bunEnv, { MIMALLOC_PURGE_DELAY: "250" }, start);
+      assert.deepEqual(started.bunEnv, { ...BUN_HEAP_ENV, MIMALLOC_PURGE_DELAY: "250" }, start);
       assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), "250", start);
       s.child.kill("SIGTERM");
       assert.equal(await withTimeout(s.exited, 10_000, "the drain"), 0);
     }
+  });
+
+  test("control: without the setting, Bun starts JavaScriptCore's warm-up thread (so the check above can fail)", {
+    timeout: 30_000,
+  }, async (t) => {
+    const { bun } = await bunAndConfig(t);
+    const env = { ...process.env };
+    for (const name of Object.keys(BUN_HEAP_ENV)) delete env[name];
+    // A heap that grows past its first blocks, then waits to be looked at.
+    const child = spawn(
+      bun,
+      [
+        "-e",
+        "globalThis.k = Array.from({ length: 300000 }, (_, i) => ({ i })); setTimeout(() => {}, 20000);",
+      ],
+      { env, stdio: "ignore" },
+    );
+    t.after(() => child.kill("SIGKILL"));
+    const pid = child.pid as number;
+    await waitFor(() => threadNamesOf(pid).includes("JSCWarmUp"), {
+      timeoutMs: 10_000,
+      what: "the JSCWarmUp thread in a Bun without BUN_JSC_useWarmUpMarkedBlocks=0",
+    });
   });
 });
