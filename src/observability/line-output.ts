@@ -55,8 +55,14 @@ export interface DeferredLines {
   renderDeferred(): void;
 }
 
-/** Batch buffers kept for reuse once written (a batch is written synchronously). */
+/**
+ * Batch buffers kept for reuse once written (a batch is written synchronously): at least
+ * SPARE_BATCHES, and as many as SPARE_BYTES hold, so that a burst of deferred connection lines
+ * (connection-log.ts renders up to 64 at once, about 30 KiB: eight 4 KiB pipe batches) takes
+ * its batches from the spares rather than allocating half of them again at each burst.
+ */
 const SPARE_BATCHES = 4;
+const SPARE_BYTES = 64 * 1024;
 
 export class LineOutput {
   readonly fd: number;
@@ -64,6 +70,7 @@ export class LineOutput {
   /** Lines dropped because too much was waiting (a stalled reader of the output). */
   droppedLines = 0;
   readonly #batchLimit: number;
+  readonly #spareLimit: number;
   /**
    * What waits, as bytes: full batches (whole lines, at most the batch limit each, unless a
    * single line is longer) in #batches[#head...], then the batch being filled, #current.
@@ -92,6 +99,7 @@ export class LineOutput {
     // exists (on Linux), which is what a write here must never wait on.
     if (shared && this.fd === 1) void process.stdout;
     this.#batchLimit = shared ? PIPE_BUF : FILE_BATCH;
+    this.#spareLimit = Math.max(SPARE_BATCHES, Math.floor(SPARE_BYTES / this.#batchLimit));
   }
 
   /** Queues one line (with its "\n"); it is written within FLUSH_MS, sooner in a full batch. */
@@ -216,7 +224,7 @@ export class LineOutput {
   /** A batch is written: its buffer takes the next lines. */
   #recycle(batch: Buffer): void {
     const limit = this.#batchLimit;
-    if (this.#spare.length >= SPARE_BATCHES) return;
+    if (this.#spare.length >= this.#spareLimit) return;
     // A whole batch buffer (#room's), not the rest of a partial write or a line of its own.
     if (batch.byteOffset !== 0 || batch.buffer.byteLength !== limit) return;
     this.#spare.push(Buffer.from(batch.buffer, 0, limit));

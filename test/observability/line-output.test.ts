@@ -182,6 +182,30 @@ describe("LineOutput", () => {
     }
   });
 
+  test("to a pipe, a burst of lines reuses the batch buffers the burst before it used", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "linkgate-lines-"));
+    const fifo = join(dir, "out.fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0, "mkfifo");
+    const reader = spawn("sh", ["-c", `cat "${fifo}" > /dev/null`], { stdio: "ignore" });
+    t.after(() => {
+      reader.kill();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const out = new LineOutput({ fd: openSync(fifo, "w") }); // 4 KiB batches: a pipe
+    const allocations = t.mock.method(Buffer, "allocUnsafeSlow");
+    const line = `${JSON.stringify({ msg: "connection", pad: "x".repeat(420) })}\n`;
+    const perBurst: number[] = [];
+    for (let burst = 0; burst < 4; burst++) {
+      const before = allocations.mock.callCount();
+      // 64 connection lines at once, as connection-log.ts renders its deferred ones: 8 batches.
+      for (let i = 0; i < 64; i++) out.write(line);
+      await out.flush();
+      perBurst.push(allocations.mock.callCount() - before);
+    }
+    assert.ok(perBurst[0] >= 7, `the first burst allocates its batches: ${perBurst}`);
+    assert.deepEqual(perBurst.slice(1), [0, 0, 0], "later bursts allocate none");
+  });
+
   test("a renderer that writes past the room it was given is a defect, not a line", () => {
     const out = new LineOutput({ fd: openSync("/dev/null", "w") });
     assert.throws(() => out.writeRendered(4, (_b, at) => at + 5, null), /wrote 5 bytes, given 4/);
