@@ -382,17 +382,20 @@ describe("the postgres store", { timeout: 120_000 }, () => {
       assert.equal((await b.getTenant("n"))?.id, "n");
     });
 
+    /** openStore on a PostgreSQL URL at 127.0.0.1:`port`, as `serve` opens it, no snapshot. */
+    const openStoreAt = (port: number) =>
+      openStore({
+        type: "postgres",
+        url: `postgres://linkgate@127.0.0.1:${port}/linkgate`,
+        snapshotPath: null,
+        poolSize: 2,
+        connectTimeoutMs: 2000,
+        checkIntervalMs: 1000,
+      });
+
     test("an unreachable database at open: STORE_UNAVAILABLE", async () => {
-      const port = await freePort("127.0.0.1");
       await rejectsWith(
-        openStore({
-          type: "postgres",
-          url: `postgres://linkgate@127.0.0.1:${port}/linkgate`,
-          snapshotPath: null,
-          poolSize: 2,
-          connectTimeoutMs: 2000,
-          checkIntervalMs: 1000,
-        }),
+        openStoreAt(await freePort("127.0.0.1")),
         "STORE_UNAVAILABLE",
         /cannot reach the PostgreSQL store/,
       );
@@ -423,14 +426,7 @@ describe("the postgres store", { timeout: 120_000 }, () => {
         process.off("unhandledRejection", onUnhandled);
       });
       await rejectsWith(
-        openStore({
-          type: "postgres",
-          url: `postgres://linkgate@127.0.0.1:${port}/linkgate`,
-          snapshotPath: null,
-          poolSize: 2,
-          connectTimeoutMs: 2000,
-          checkIntervalMs: 1000,
-        }),
+        openStoreAt(port),
         "STORE_UNAVAILABLE",
         /cannot reach the PostgreSQL store: read ECONNRESET/,
       );
