@@ -238,7 +238,7 @@ export function floorProgram(floor: FloorProxy): string {
 
 /**
  * The program, arguments and environment that run `floor`; `args`: listen, upstream, host
- * names, v2|none. A floor on Bun runs with the allocator settings linkgate serves with on Bun
+ * names, v2|none. A floor on Bun runs with the heap settings linkgate serves with on Bun
  * (src/runtime/bun-heap.ts), so that "CPU vs floor" compares the code, not the settings.
  */
 export function floorCommand(

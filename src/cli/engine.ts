@@ -3,7 +3,7 @@
  * on (src/dataplane/engines): Node.js's `node:net`, or Bun's own `Bun.listen`/`Bun.connect`.
  * Asking Node.js for the Bun engine re-executes the same command under Bun in the same process
  * (execve): same pid, same signals, same stdin/stdout/stderr, so supervisors see no difference.
- * Bun started without the allocator settings it serves with (src/runtime/bun-heap.ts) re-executes
+ * Bun started without the heap settings it serves with (src/runtime/bun-heap.ts) re-executes
  * itself once the same way to get them.
  */
 import { accessSync, constants } from "node:fs";
@@ -46,7 +46,7 @@ export function bunExecutable(): string | null {
 
 /**
  * Runs this command under `engine`'s runtime if this process is not already on it, and on Bun
- * with the allocator settings of src/runtime/bun-heap.ts if it lacks them; returns only if
+ * with the heap settings of src/runtime/bun-heap.ts if it lacks them; returns only if
  * neither is needed (or an error message saying why it cannot switch).
  */
 export function switchEngine(engine: EngineName): string | null {

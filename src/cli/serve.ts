@@ -22,7 +22,7 @@ export interface ServeFlags {
 }
 
 export async function serveCommand(flags: ServeFlags, io: Io, version: string): Promise<void> {
-  // Returns only on the runtime of that engine already (on Bun, with its allocator settings), or
+  // Returns only on the runtime of that engine already (on Bun, with its heap settings), or
   // when it cannot switch.
   const cannot = switchEngine(flags.engine ?? runtimeEngineName());
   if (cannot !== null) throw new CommandFailure(EXIT_USAGE, cannot);

@@ -9,8 +9,8 @@
  * msg "connection lines suppressed".
  *
  * Lines are rendered late, many in a row (LineOutput's `defer`): each connection leaves its
- * record and end time here (its level follows from the record), and the lines are rendered when LineOutput takes its next
- * line or writes, or once DEFERRED_LINES wait. Under load that is cheaper than rendering each
+ * record and end time here (its level follows from the record), and the lines are rendered
+ * when LineOutput takes its next line or writes, or once DEFERRED_LINES wait. Under load that is cheaper than rendering each
  * line among the socket work (measured: docs/BENCHMARKS.md). The line's `time` is still the
  * connection's end.
  */

@@ -33,7 +33,7 @@ export interface LogOutputCounts {
 }
 
 /** prom-client's per-V8-heap-space families, which linkgate does not serve on Bun. */
-export const HEAP_SPACE_FAMILIES = [
+const HEAP_SPACE_FAMILIES = [
   "nodejs_heap_space_size_total_bytes",
   "nodejs_heap_space_size_used_bytes",
   "nodejs_heap_space_size_available_bytes",

@@ -38,12 +38,8 @@ import {
 } from "../observability/index.js";
 import { CompiledPolicy } from "../policy/index.js";
 import { type ActivityBatch, ActivityBuffer } from "../store/index.js";
-import { ControlRuntime, countDecision } from "./control-runtime.js";
-
-/** How often a worker hands what it counted to its primary (which writes it to the store). */
-const ACTIVITY_REPORT_MS = 1000;
-
 import { bunHeapEnvInEffect } from "./bun-heap.js";
+import { ControlRuntime, countDecision } from "./control-runtime.js";
 import { ConfigFileSource, type PolicySnapshot } from "./policy-source.js";
 import {
   type ApplyReport,
@@ -57,6 +53,9 @@ import {
 import type { TenantChangeTarget } from "./store-tenants.js";
 import { tuneHeapForConnections } from "./v8-heap.js";
 import { type ConfigWatch, watchConfigFile } from "./watch.js";
+
+/** How often a worker hands what it counted to its primary (which writes it to the store). */
+const ACTIVITY_REPORT_MS = 1000;
 
 export interface StartOptions {
   configFile: string;
