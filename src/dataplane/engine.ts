@@ -37,9 +37,17 @@ export interface EngineSocket {
    * reported through the owner's `onError` before this returns.
    */
   write(buffer: Buffer, length: number): boolean;
-  /** Half-close: sends a FIN once everything queued is written; reading goes on. */
+  /**
+   * Half-close: sends a FIN once everything queued is written; reading goes on. After the
+   * peer's FIN (`onEnd`), an engine may close the socket instead (the same FIN): `onClose`
+   * follows in both cases once both directions are done.
+   */
   shutdown(): void;
-  /** Stops and restarts reading (the peer backs up into the kernel buffers). */
+  /**
+   * Stops and restarts reading (the peer backs up into the kernel buffers). An engine may
+   * deliver one more read after pause() (Bun's engine stops reading at the next read); the
+   * owner keeps or queues it like any other.
+   */
   pause(): void;
   resume(): void;
   /** Closes now, discarding what is queued; `onClose` follows. Idempotent. */

@@ -41,6 +41,10 @@ class BunEngineSocket implements EngineSocket {
   /** The peer's FIN was reported. */
   ended = false;
   destroyed = false;
+  /** pause() was asked: reading stops at the next read (see pause). */
+  pauseWanted = false;
+  /** Bun's reading is stopped (raw.pause()). */
+  rawPaused = false;
 
   constructor(raw: Raw | null, owner: SocketOwner) {
     this.raw = raw;
@@ -86,22 +90,43 @@ class BunEngineSocket implements EngineSocket {
       queue.shift();
     }
     this.queue = null;
-    if (this.finPending) raw.shutdown();
+    if (this.finPending) this.sendFin(raw);
     this.owner.onDrain(this);
   }
 
   shutdown(): void {
     if (this.destroyed || this.raw === null) return;
     if (this.queue !== null) this.finPending = true;
-    else this.raw.shutdown();
+    else this.sendFin(this.raw);
   }
 
+  /**
+   * Our FIN. After the peer's, both directions are done: close(2) sends the same FIN (every
+   * byte was read, so no reset) and saves the shutdown(2) and the poll change and wake-up Bun
+   * spends on a socket whose write side is shut. `onClose` follows, as for a shut socket.
+   */
+  sendFin(raw: Raw): void {
+    if (this.ended) raw.end();
+    else raw.shutdown();
+  }
+
+  /**
+   * Lazy: Bun's pause() and resume() each change the socket's poll twice and wake the loop for
+   * a writable event nobody asked for (two epoll_ctl, a TCP_CORK and a drain callback each).
+   * The connection pauses its client while the upstream connects, and a TLS client sends
+   * nothing more then (it waits for the ServerHello): so reading really stops only when a read
+   * comes while paused, and that read is still delivered (engine.ts allows one).
+   */
   pause(): void {
-    this.raw?.pause();
+    this.pauseWanted = true;
   }
 
   resume(): void {
-    this.raw?.resume();
+    this.pauseWanted = false;
+    if (this.rawPaused) {
+      this.rawPaused = false;
+      this.raw?.resume();
+    }
   }
 
   destroy(): void {
@@ -135,6 +160,10 @@ function errnoOf(error: BunSocketError): string | null {
 const socketHandlers: BunSocketHandlers<BunEngineSocket> = {
   data(raw, data) {
     const s = raw.data;
+    if (s.pauseWanted && !s.rawPaused) {
+      s.rawPaused = true;
+      raw.pause();
+    }
     s.owner.onData(s, data, data.length);
   },
   end(raw) {
