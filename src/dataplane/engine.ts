@@ -44,9 +44,8 @@ export interface EngineSocket {
    */
   shutdown(): void;
   /**
-   * Stops and restarts reading (the peer backs up into the kernel buffers). An engine may
-   * deliver one more read after pause() (Bun's engine stops reading at the next read); the
-   * owner keeps or queues it like any other.
+   * Stops and restarts reading (the peer backs up into the kernel buffers). Not free: on Bun
+   * each is two poll changes and a wake-up, so a caller pauses only when it must.
    */
   pause(): void;
   resume(): void;
@@ -56,10 +55,10 @@ export interface EngineSocket {
   setKeepAlive(delayMs: number): void;
   /**
    * From now on, reads may land in a buffer the engine reuses for every socket (see
-   * `SocketOwner.onData`). For accepted sockets, called with the socket paused when the relay
-   * starts: the header phase keeps the bytes it reads, the relay does not. Bytes the engine
-   * read before are delivered (`onData`) in order, before any later read, by the time reading
-   * resumes. Dialled sockets read this way from the start: their bytes are only ever relayed.
+   * `SocketOwner.onData`). For accepted sockets, called when the relay starts: the header
+   * phase keeps the bytes it reads, the relay does not. Bytes the engine read before are
+   * delivered (`onData`) in order, before any later read. Dialled sockets read this way from
+   * the start: their bytes are only ever relayed.
    */
   relayReads(): void;
 }

@@ -9,6 +9,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { describe, type TestContext, test } from "node:test";
+import { CONNECTING_READ_AHEAD_BYTES } from "../../src/dataplane/connection.js";
+import type { Engine } from "../../src/dataplane/engine.js";
+import { runtimeEngine } from "../../src/dataplane/engines/index.js";
 import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-protocol/index.js";
 import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway } from "../helpers/gateway.js";
@@ -137,6 +140,42 @@ async function startStreamOrigin(t: TestContext, blocks: number): Promise<number
   return (server.address() as net.AddressInfo).port;
 }
 
+/** Counts the pause() and resume() calls on accepted sockets; dials with `connectDelayMs`. */
+function countingEngine(connectDelayMs: number): {
+  engine: Engine;
+  calls: { pause: number; resume: number };
+} {
+  const calls = { pause: 0, resume: 0 };
+  const engine: Engine = {
+    name: runtimeEngine.name,
+    listen: (options, accept) =>
+      runtimeEngine.listen(options, (socket) => {
+        const pause = socket.pause.bind(socket);
+        const resume = socket.resume.bind(socket);
+        socket.pause = () => {
+          calls.pause++;
+          pause();
+        };
+        socket.resume = () => {
+          calls.resume++;
+          resume();
+        };
+        return accept(socket);
+      }),
+    // The connection hears of the open `connectDelayMs` late: a slow upstream connect.
+    connect: (host, port, owner) =>
+      runtimeEngine.connect(host, port, {
+        onOpen: (s) => setTimeout(() => owner.onOpen(s), connectDelayMs),
+        onData: (s, b, n) => owner.onData(s, b, n),
+        onEnd: (s) => owner.onEnd(s),
+        onDrain: (s) => owner.onDrain(s),
+        onError: (s, errno) => owner.onError(s, errno),
+        onClose: (s) => owner.onClose(s),
+      }),
+  };
+  return { engine, calls };
+}
+
 describe("relay", () => {
   test("8 MiB each way arrive intact and in order; a half-close is forwarded", {
     timeout: 30_000,
@@ -160,6 +199,122 @@ describe("relay", () => {
     assert.equal(rec.decision, "allow");
     assert.equal(rec.bytesFromClient, PP.length + HELLO.length + payload.length);
     assert.equal(rec.bytesToClient, HELLO.length + payload.length);
+  });
+
+  test("the client is not paused while its upstream connects, unless it sends more than the read-ahead", {
+    timeout: 30_000,
+  }, async (t) => {
+    const origin = await startEchoOrigin(t);
+    const base = config({
+      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+      tenants: [tenant("megacorp")],
+    });
+    const withUpstream = {
+      ...base,
+      routing: { ...base.routing, upstream: { host: "127.0.0.1", port: origin.port } },
+    };
+    // Each case: bytes the client sends after its hello while the upstream connects (200 ms).
+    for (const [extra, paused] of [
+      [0, false],
+      [16 * 1024, false],
+      [CONNECTING_READ_AHEAD_BYTES + 1024 * 1024, true],
+    ] as const) {
+      const { engine, calls } = countingEngine(200);
+      const gw = await startGateway(t, withUpstream, { engine });
+      const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
+      socket.on("error", () => {});
+      const received: Buffer[] = [];
+      socket.on("data", (d: Buffer) => received.push(d));
+      const ended = new Promise((r) => socket.once("end", r));
+      await new Promise((r) => socket.once("connect", r));
+      const payload = randomBytes(extra);
+      socket.end(Buffer.concat([PP, HELLO, payload]));
+      await withTimeout(ended, 20_000, `the echo of ${extra} bytes and the FIN`);
+      const back = Buffer.concat(received);
+      assert.equal(sha(back), sha(Buffer.concat([HELLO, payload])), `${extra} bytes, in order`);
+      socket.destroy();
+      const rec = await gw.next();
+      assert.equal(rec.decision, "allow");
+      if (paused) {
+        assert.ok(calls.pause >= 1, `paused past the read-ahead (${JSON.stringify(calls)})`);
+        assert.ok(calls.resume >= 1, `and resumed (${JSON.stringify(calls)})`);
+      } else assert.deepEqual(calls, { pause: 0, resume: 0 }, `${extra} bytes: never paused`);
+    }
+  });
+
+  test("the upstream half-closes first, then the client uploads more than it takes at once: every byte, then the FIN", {
+    timeout: 30_000,
+  }, async (t) => {
+    // The origin answers and sends its FIN at once, then reads slowly: the client's upload
+    // backs up in linkgate, and the client's FIN reaches linkgate behind it.
+    // linkgate must write all of it, then the FIN, before the connection ends.
+    const got = createHash("sha256");
+    let gotBytes = 0;
+    let originEnded: () => void = () => {};
+    const originDone = new Promise<void>((r) => {
+      originEnded = r;
+    });
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.on("error", () => {});
+      const d = new ProxyHeaderDecoder();
+      let phase: "header" | "hello" | "upload" = "header";
+      let hello = 0;
+      s.on("data", (chunk: Buffer) => {
+        let data = chunk;
+        if (phase === "header") {
+          if (d.push(chunk) !== DONE) return;
+          phase = "hello";
+          data = chunk.subarray(d.tailOffset);
+        }
+        if (phase === "hello") {
+          const take = Math.min(HELLO.length - hello, data.length);
+          hello += take;
+          data = data.subarray(take);
+          if (hello < HELLO.length) return;
+          phase = "upload";
+          s.end("ready"); // our FIN first
+        }
+        got.update(data);
+        gotBytes += data.length;
+        // A slow reader: linkgate's writes to it are often partial, the last one included.
+        s.pause();
+        setTimeout(() => s.resume(), 2);
+      });
+      s.on("end", () => originEnded());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    t.after(() => server.close());
+    const base = config({
+      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+      tenants: [tenant("megacorp")],
+    });
+    const gw = await startGateway(t, {
+      ...base,
+      routing: {
+        ...base.routing,
+        upstream: { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port },
+      },
+    });
+    const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
+    socket.on("error", () => {});
+    let answer = "";
+    socket.on("data", (d: Buffer) => {
+      answer += d.toString();
+    });
+    const upstreamEnded = new Promise((r) => socket.once("end", r));
+    await new Promise((r) => socket.once("connect", r));
+    socket.write(Buffer.concat([PP, HELLO]));
+    await withTimeout(upstreamEnded, 5000, "the origin's answer and FIN");
+    assert.equal(answer, "ready");
+    const upload = randomBytes(32 << 20);
+    socket.end(upload);
+    await withTimeout(originDone, 20_000, `the client's FIN at the origin (${gotBytes} bytes in)`);
+    assert.equal(gotBytes, upload.length);
+    assert.equal(got.digest("hex"), sha(upload));
+    const rec = await gw.next();
+    assert.equal(rec.decision, "allow");
+    assert.equal(rec.closedBy, null);
+    assert.equal(rec.bytesFromClient, PP.length + HELLO.length + upload.length);
   });
 
   test("a first upstream write larger than the shared write buffer arrives whole", {

@@ -11,6 +11,7 @@ import net from "node:net";
 import type { TestContext } from "node:test";
 import tls from "node:tls";
 import type { LinkgateConfig } from "../../src/config/types.js";
+import type { Engine } from "../../src/dataplane/engine.js";
 import { Gateway } from "../../src/dataplane/index.js";
 import type { ConnectionRecord } from "../../src/observability/types.js";
 import { CompiledPolicy } from "../../src/policy/index.js";
@@ -155,7 +156,7 @@ export interface RunningGateway {
 export async function startGateway(
   t: TestContext,
   config: LinkgateConfig,
-  options: { descriptorBudget?: number | null } = {},
+  options: { descriptorBudget?: number | null; engine?: Engine } = {},
 ): Promise<RunningGateway> {
   const records: ConnectionRecord[] = [];
   const state = { opened: 0, cursor: 0 };

@@ -41,10 +41,6 @@ class BunEngineSocket implements EngineSocket {
   /** The peer's FIN was reported. */
   ended = false;
   destroyed = false;
-  /** pause() was asked: reading stops at the next read (see pause). */
-  pauseWanted = false;
-  /** Bun's reading is stopped (raw.pause()). */
-  rawPaused = false;
 
   constructor(raw: Raw | null, owner: SocketOwner) {
     this.raw = raw;
@@ -110,23 +106,12 @@ class BunEngineSocket implements EngineSocket {
     else raw.shutdown();
   }
 
-  /**
-   * Lazy: Bun's pause() and resume() each change the socket's poll twice and wake the loop for
-   * a writable event nobody asked for (two epoll_ctl, a TCP_CORK and a drain callback each).
-   * The connection pauses its client while the upstream connects, and a TLS client sends
-   * nothing more then (it waits for the ServerHello): so reading really stops only when a read
-   * comes while paused, and that read is still delivered (engine.ts allows one).
-   */
   pause(): void {
-    this.pauseWanted = true;
+    this.raw?.pause();
   }
 
   resume(): void {
-    this.pauseWanted = false;
-    if (this.rawPaused) {
-      this.rawPaused = false;
-      this.raw?.resume();
-    }
+    this.raw?.resume();
   }
 
   destroy(): void {
@@ -160,10 +145,6 @@ function errnoOf(error: BunSocketError): string | null {
 const socketHandlers: BunSocketHandlers<BunEngineSocket> = {
   data(raw, data) {
     const s = raw.data;
-    if (s.pauseWanted && !s.rawPaused) {
-      s.rawPaused = true;
-      raw.pause();
-    }
     s.owner.onData(s, data, data.length);
   },
   end(raw) {
