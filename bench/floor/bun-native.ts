@@ -9,7 +9,10 @@
  * The same work as bench/floor/node.ts (same checks, same fresh header, same relay), plus what
  * Bun's API leaves to the program: write() queues nothing, so what the kernel does not take is
  * queued here; the half-close is shutdown() (end() closes outright); a socket whose write side
- * is shut closes without an end event when the peer's FIN arrives. Prints
+ * is shut closes without an end event when the peer's FIN arrives. Like linkgate, it spares
+ * Bun's pause() and resume() where they change nothing (a client is not paused while its
+ * upstream connects unless it sends more than 64 KiB), and its FIN after the peer's is a close.
+ * Prints
  * {"event":"listening","port":P}; exits on SIGTERM.
  */
 import { DROP, floorArguments, freshHeader, inspect, MORE } from "./minimal.ts";
@@ -33,6 +36,10 @@ interface Side {
   queue: Buffer[];
   finPending: boolean;
   ended: boolean;
+  /** Reading is paused (Bun's pause() and resume() are not free: see pause and resume). */
+  paused: boolean;
+  /** Bytes queued while the socket connects (client bytes after the hello). */
+  connectingBytes: number;
 }
 
 const Bun = (
@@ -47,12 +54,49 @@ const Bun = (
 const { listen, upstream, serverNames, upstreamProxy } = floorArguments("bun bun-native.ts");
 
 function side(socket: Socket | null): Side {
-  return { socket, other: null, buffered: null, queue: [], finPending: false, ended: false };
+  return {
+    socket,
+    other: null,
+    buffered: null,
+    queue: [],
+    finPending: false,
+    ended: false,
+    paused: false,
+    connectingBytes: 0,
+  };
+}
+
+/** As linkgate's connection does: a client may send this much while its upstream connects. */
+const CONNECTING_READ_AHEAD_BYTES = 64 * 1024;
+
+/** Bun's pause() and resume() each change the poll twice and wake the loop: only when needed. */
+function pause(s: Side): void {
+  if (s.paused) return;
+  s.paused = true;
+  s.socket?.pause();
+}
+
+function resume(s: Side | null): void {
+  if (s === null || !s.paused) return;
+  s.paused = false;
+  s.socket?.resume();
+}
+
+/** Our FIN: after the peer's, a close (the same FIN, one system call less), else the half-close. */
+function sendFin(s: Side): void {
+  const socket = s.socket as Socket;
+  if (s.ended) socket.end();
+  else socket.shutdown();
 }
 
 /** Sends `data` on `to`; false when some of it had to be queued (pause the reader). */
 function send(to: Side, data: Buffer): boolean {
-  if (to.socket === null || to.queue.length > 0) {
+  if (to.socket === null) {
+    to.queue.push(data);
+    to.connectingBytes += data.length;
+    return to.connectingBytes <= CONNECTING_READ_AHEAD_BYTES;
+  }
+  if (to.queue.length > 0) {
     to.queue.push(data);
     return false;
   }
@@ -75,8 +119,8 @@ function flush(s: Side): void {
     }
     s.queue.shift();
   }
-  if (s.finPending) socket.shutdown();
-  s.other?.socket?.resume();
+  if (s.finPending) sendFin(s);
+  resume(s.other);
 }
 
 /** `from` sent its FIN: `to` half-closes once its queue is written. */
@@ -85,13 +129,13 @@ function forwardFin(from: Side): void {
   const to = from.other;
   if (to === null) return;
   if (to.socket === null || to.queue.length > 0) to.finPending = true;
-  else to.socket.shutdown();
+  else sendFin(to);
 }
 
 const relayHandlers = {
   data(socket: Socket, data: Buffer) {
     const s = socket.data;
-    if (!send(s.other as Side, data)) socket.pause();
+    if (!send(s.other as Side, data)) pause(s);
   },
   drain(socket: Socket) {
     flush(socket.data);
@@ -147,7 +191,6 @@ const clientHandlers = {
     u.queue.push(
       upstreamProxy === "none" ? received : Buffer.concat([freshHeader(buffered), received]),
     );
-    socket.pause(); // until the upstream has taken the first bytes
     Bun.connect({
       hostname: upstream.host,
       port: upstream.port,

@@ -47,6 +47,9 @@ const engine: Engine =
 
 const { listen, upstream, serverNames, upstreamProxy } = floorArguments("engine.ts");
 
+/** What a client may send while its upstream connects before it is paused (as linkgate). */
+const READ_AHEAD_BYTES = 64 * 1024;
+
 /** One proxied connection: owns both sockets, as linkgate's Connection does. */
 class FloorConnection implements SocketOwner {
   readonly client: EngineSocket;
@@ -56,6 +59,8 @@ class FloorConnection implements SocketOwner {
   headerLength = 0;
   clientEnded = false;
   upstreamEnded = false;
+  /** Paused while connecting: the client sent more than the read-ahead (as linkgate). */
+  clientPaused = false;
 
   constructor(client: EngineSocket) {
     this.client = client;
@@ -78,7 +83,8 @@ class FloorConnection implements SocketOwner {
     socket.write(out, headerBytes + rest.length);
     this.client.relayReads();
     if (this.clientEnded) socket.shutdown();
-    else this.client.resume();
+    else if (this.clientPaused) this.client.resume();
+    this.clientPaused = false;
   }
 
   onData(socket: EngineSocket, buffer: Buffer, length: number): void {
@@ -91,7 +97,14 @@ class FloorConnection implements SocketOwner {
     // Header phase: the engine hands over reads the owner may keep.
     const chunk = buffer.subarray(0, length);
     this.received = this.received === null ? chunk : Buffer.concat([this.received, chunk]);
-    if (this.upstream !== null) return; // read while connecting: sent with the rest
+    if (this.upstream !== null) {
+      // Read while connecting: sent with the rest; past the read-ahead, the client waits.
+      if (this.received.length > this.headerLength + READ_AHEAD_BYTES && !this.clientPaused) {
+        this.clientPaused = true;
+        this.client.pause();
+      }
+      return;
+    }
     const headerLength = inspect(this.received, serverNames);
     if (headerLength === MORE) return;
     if (headerLength === DROP) {
@@ -99,7 +112,6 @@ class FloorConnection implements SocketOwner {
       return;
     }
     this.headerLength = headerLength;
-    this.client.pause();
     this.upstream = engine.connect(upstream.host, upstream.port, this);
   }
 
