@@ -149,6 +149,19 @@ function jsonString(b: Buffer, at: number, value: string | null): number {
 
 /** A non-negative safe integer in decimal; anything else as String() renders it. */
 function integer(b: Buffer, at: number, n: number): number {
+  // Ports, byte counts and rule indexes: 32-bit arithmetic, twice as fast on Bun as floor().
+  if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) {
+    let digits = 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
+    let p = at + digits;
+    let x = n;
+    do {
+      const q = (x / 10) | 0;
+      b[--p] = 0x30 + x - q * 10;
+      x = q;
+    } while (x > 0);
+    return at + digits;
+  }
   if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
     return ascii(b, at, String(n));
   }
