@@ -15,7 +15,7 @@ import { runtimeEngine } from "../../src/dataplane/engines/index.js";
 import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-protocol/index.js";
 import { config, listener, tenant } from "../helpers/config.js";
 import { startGateway } from "../helpers/gateway.js";
-import { waitFor, withTimeout } from "../helpers/programs.js";
+import { delay, waitFor, withTimeout } from "../helpers/programs.js";
 import { clientHello, extension, serverNameData, toRecords } from "../tls/hello-builder.js";
 
 const HELLO = Buffer.from(
@@ -228,7 +228,9 @@ describe("relay", () => {
       const ended = new Promise((r) => socket.once("end", r));
       await new Promise((r) => socket.once("connect", r));
       const payload = randomBytes(extra);
-      socket.end(Buffer.concat([PP, HELLO, payload]));
+      socket.write(Buffer.concat([PP, HELLO]));
+      await delay(50); // decided, still connecting: the rest arrives in the Connecting state
+      socket.end(payload);
       await withTimeout(ended, 20_000, `the echo of ${extra} bytes and the FIN`);
       const back = Buffer.concat(received);
       assert.equal(sha(back), sha(Buffer.concat([HELLO, payload])), `${extra} bytes, in order`);
