@@ -82,7 +82,12 @@ class NodeSocket implements EngineSocket {
   }
 
   shutdown(): void {
-    this.raw.end();
+    const raw = this.raw;
+    // After the peer's FIN, with nothing queued, both directions are done: a close sends the
+    // same FIN (every byte was read, so no reset) and spares the shutdown(2) and Node's
+    // shutdown request. Bytes already handed to the kernel are still sent.
+    if (raw.readableEnded && raw.writableLength === 0 && !raw.destroyed) raw.destroy();
+    else raw.end();
   }
 
   pause(): void {
