@@ -27,7 +27,11 @@ function relay(from: net.Socket, to: net.Socket): void {
     if (!to.write(chunk)) from.pause();
   });
   to.on("drain", () => from.resume());
-  from.on("end", () => to.end());
+  // After both FINs a close is the same FIN, one system call less (as linkgate's engines).
+  from.on("end", () => {
+    if (to.readableEnded && to.writableLength === 0) to.destroy();
+    else to.end();
+  });
 }
 
 function onConnection(client: net.Socket): void {
