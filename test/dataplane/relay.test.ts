@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { describe, type TestContext, test } from "node:test";
+import type { ListenerConfig } from "../../src/config/types.js";
 import { CONNECTING_READ_AHEAD_BYTES } from "../../src/dataplane/connection.js";
 import type { Engine } from "../../src/dataplane/engine.js";
 import { runtimeEngine } from "../../src/dataplane/engines/index.js";
@@ -79,16 +80,31 @@ async function startEchoOrigin(t: TestContext): Promise<EchoOrigin> {
   return origin;
 }
 
-async function setup(t: TestContext) {
-  const origin = await startEchoOrigin(t);
+/**
+ * linkgate with one listener, `privatelink` (trusting 127.0.0.1), and tenant megacorp, relaying
+ * to 127.0.0.1:`upstreamPort`; `listener` adds listener settings, `engine` replaces the socket layer.
+ */
+async function gatewayTo(
+  t: TestContext,
+  upstreamPort: number,
+  options: { listener?: Partial<ListenerConfig>; engine?: Engine } = {},
+) {
   const base = config({
-    listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+    listeners: [
+      listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"], ...options.listener }),
+    ],
     tenants: [tenant("megacorp")],
   });
-  const gw = await startGateway(t, {
-    ...base,
-    routing: { ...base.routing, upstream: { host: "127.0.0.1", port: origin.port } },
-  });
+  return startGateway(
+    t,
+    { ...base, routing: { ...base.routing, upstream: { host: "127.0.0.1", port: upstreamPort } } },
+    { engine: options.engine },
+  );
+}
+
+async function setup(t: TestContext) {
+  const origin = await startEchoOrigin(t);
+  const gw = await gatewayTo(t, origin.port);
   return { origin, gw, addr: gw.address("privatelink") };
 }
 
@@ -205,14 +221,6 @@ describe("relay", () => {
     timeout: 30_000,
   }, async (t) => {
     const origin = await startEchoOrigin(t);
-    const base = config({
-      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
-      tenants: [tenant("megacorp")],
-    });
-    const withUpstream = {
-      ...base,
-      routing: { ...base.routing, upstream: { host: "127.0.0.1", port: origin.port } },
-    };
     // Each case: bytes the client sends after its hello while the upstream connects (200 ms).
     for (const [extra, paused] of [
       [0, false],
@@ -220,7 +228,7 @@ describe("relay", () => {
       [CONNECTING_READ_AHEAD_BYTES + 1024 * 1024, true],
     ] as const) {
       const { engine, calls } = countingEngine(200);
-      const gw = await startGateway(t, withUpstream, { engine });
+      const gw = await gatewayTo(t, origin.port, { engine });
       const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
       socket.on("error", () => {});
       const received: Buffer[] = [];
@@ -286,17 +294,7 @@ describe("relay", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     t.after(() => server.close());
-    const base = config({
-      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
-      tenants: [tenant("megacorp")],
-    });
-    const gw = await startGateway(t, {
-      ...base,
-      routing: {
-        ...base.routing,
-        upstream: { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port },
-      },
-    });
+    const gw = await gatewayTo(t, (server.address() as net.AddressInfo).port);
     const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
     socket.on("error", () => {});
     let answer = "";
@@ -336,20 +334,7 @@ describe("relay", () => {
     );
     assert.ok(records.length > 64 * 1024 + 1024, "larger than the shared buffer");
     const origin = await startEchoOrigin(t);
-    const base = config({
-      listeners: [
-        listener({
-          name: "privatelink",
-          trustedProxies: ["127.0.0.1/32"],
-          maxClientHelloBytes: 262_144,
-        }),
-      ],
-      tenants: [tenant("megacorp")],
-    });
-    const gw = await startGateway(t, {
-      ...base,
-      routing: { ...base.routing, upstream: { host: "127.0.0.1", port: origin.port } },
-    });
+    const gw = await gatewayTo(t, origin.port, { listener: { maxClientHelloBytes: 262_144 } });
     const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
     const received: Buffer[] = [];
     socket.on("data", (d) => received.push(d));
@@ -397,14 +382,7 @@ describe("relay", () => {
     // those bytes: a client must never see a byte of another connection's stream.
     const blocks = 8192; // 8 MiB per connection
     const port = await startStreamOrigin(t, blocks);
-    const base = config({
-      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
-      tenants: [tenant("megacorp")],
-    });
-    const gw = await startGateway(t, {
-      ...base,
-      routing: { ...base.routing, upstream: { host: "127.0.0.1", port } },
-    });
+    const gw = await gatewayTo(t, port);
     const addr = gw.address("privatelink");
     const download = async (seed: number) => {
       const socket = net.connect(addr);
@@ -469,17 +447,7 @@ describe("relay", () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((r) => server.close(() => r()));
     });
-    const base = config({
-      listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
-      tenants: [tenant("megacorp")],
-    });
-    const gw = await startGateway(t, {
-      ...base,
-      routing: {
-        ...base.routing,
-        upstream: { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port },
-      },
-    });
+    const gw = await gatewayTo(t, (server.address() as net.AddressInfo).port);
     const upload = async (seed: number) => {
       const socket = net.connect({ ...gw.address("privatelink"), allowHalfOpen: true });
       let answer = "";
