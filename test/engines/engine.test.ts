@@ -10,7 +10,9 @@ import { describe, test } from "node:test";
 import { sharedWriteBuffer } from "../../src/dataplane/engine.js";
 import { runtimeEngine as engine } from "../../src/dataplane/engines/index.js";
 import { delay, freePort, withTimeout } from "../helpers/programs.js";
-import { enginePair, recorder, resumeAndHash, sha } from "./pair.js";
+import { countRawCalls, enginePair, FIN_CALLS, recorder, resumeAndHash, sha } from "./pair.js";
+
+const fin = FIN_CALLS[engine.name];
 
 describe(`engine ${engine.name}: the socket contract`, () => {
   test("write(): what the kernel does not take is queued, in order, then drained", async (t) => {
@@ -46,11 +48,13 @@ describe(`engine ${engine.name}: the socket contract`, () => {
 
   test("shutdown() is a half-close: the peer gets a FIN and its answer still arrives", async (t) => {
     const { socket, owner, peer } = await enginePair(t, engine);
+    const calls = countRawCalls(socket, [fin.halfClose, fin.close]);
     const peerEnded = new Promise<void>((r) => peer.once("end", () => r()));
     peer.resume();
     socket.write(Buffer.from("request"), 7);
     socket.shutdown();
     await withTimeout(peerEnded, 5000, "the peer to see the FIN");
+    assert.deepEqual(calls, { [fin.halfClose]: 1, [fin.close]: 0 }, "a half-close");
     peer.end("answer after the FIN");
     await owner.saw("close");
     assert.equal(Buffer.concat(owner.received).toString(), "answer after the FIN");
@@ -58,11 +62,16 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     assert.deepEqual(owner.events, ["open", "data", "end", "close"]);
   });
 
-  test("the peer's FIN first: end is reported, writes still go through, then our FIN", async (t) => {
+  test("the peer's FIN first: end is reported, writes still go through, then our FIN as a close, no reset", async (t) => {
     const { socket, owner, peer } = await enginePair(t, engine);
+    const calls = countRawCalls(socket, [fin.halfClose, fin.close]);
     let got = "";
+    let reset = false;
     peer.on("data", (d: Buffer) => {
       got += d.toString();
+    });
+    peer.on("error", () => {
+      reset = true;
     });
     const peerEnded = new Promise<void>((r) => peer.once("end", () => r()));
     peer.end("bye");
@@ -72,7 +81,11 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     await withTimeout(peerEnded, 5000, "the peer to see our FIN");
     assert.equal(got, "still here");
     await owner.saw("close");
-    assert.ok(!owner.events.some((e) => e.startsWith("error")), owner.events.join(" "));
+    assert.equal(reset, false, "a FIN, not a reset");
+    assert.deepEqual(owner.events, ["open", "data", "end", "close"]);
+    // Both directions done: a close sends the same FIN as a half-close, one system call less.
+    assert.equal(calls[fin.halfClose], 0, "no half-close");
+    assert.ok(calls[fin.close] >= 1, "closed");
   });
 
   test("shutdown() while bytes are queued: the FIN follows the last byte", async (t) => {

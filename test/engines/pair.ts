@@ -86,3 +86,30 @@ export async function resumeAndHash(peer: net.Socket, total: number): Promise<st
   await withTimeout(all, 15_000, `every byte (got ${count})`);
   return h.digest("hex");
 }
+
+/**
+ * The runtime socket's calls that are our half-close and our close, per engine: after the
+ * peer's FIN, an engine's `shutdown()` closes (engine.ts), which spares a system call.
+ */
+export const FIN_CALLS = {
+  node: { halfClose: "end", close: "destroy" },
+  bun: { halfClose: "shutdown", close: "end" },
+} as const;
+
+/** Counts, from now on, the calls of `names` on the engine socket's runtime socket (`raw`). */
+export function countRawCalls(
+  socket: EngineSocket,
+  names: readonly string[],
+): Record<string, number> {
+  const raw = (socket as unknown as { raw: Record<string, (...a: unknown[]) => unknown> }).raw;
+  const calls: Record<string, number> = {};
+  for (const name of names) {
+    calls[name] = 0;
+    const original = raw[name];
+    raw[name] = (...args: unknown[]) => {
+      calls[name]++;
+      return original.apply(raw, args);
+    };
+  }
+  return calls;
+}
