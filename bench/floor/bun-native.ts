@@ -15,7 +15,7 @@
  * Prints
  * {"event":"listening","port":P}; exits on SIGTERM.
  */
-import { DROP, floorArguments, freshHeader, inspect, MORE } from "./minimal.ts";
+import { DROP, floorArguments, freshHeader, inspect, MORE, READ_AHEAD_BYTES } from "./minimal.ts";
 
 interface Socket {
   data: Side;
@@ -66,9 +66,6 @@ function side(socket: Socket | null): Side {
   };
 }
 
-/** As linkgate's connection does: a client may send this much while its upstream connects. */
-const CONNECTING_READ_AHEAD_BYTES = 64 * 1024;
-
 /** Bun's pause() and resume() each change the poll twice and wake the loop: only when needed. */
 function pause(s: Side): void {
   if (s.paused) return;
@@ -94,7 +91,7 @@ function send(to: Side, data: Buffer): boolean {
   if (to.socket === null) {
     to.queue.push(data);
     to.connectingBytes += data.length;
-    return to.connectingBytes <= CONNECTING_READ_AHEAD_BYTES;
+    return to.connectingBytes <= READ_AHEAD_BYTES;
   }
   if (to.queue.length > 0) {
     to.queue.push(data);

@@ -23,6 +23,7 @@ import {
   freshHeaderLength,
   inspect,
   MORE,
+  READ_AHEAD_BYTES,
   writeFreshHeader,
 } from "./minimal.ts";
 
@@ -46,9 +47,6 @@ const engine: Engine =
     : (await fromDist("dataplane/engines/bun/index.js")).bunEngine;
 
 const { listen, upstream, serverNames, upstreamProxy } = floorArguments("engine.ts");
-
-/** What a client may send while its upstream connects before it is paused (as linkgate). */
-const READ_AHEAD_BYTES = 64 * 1024;
 
 /** One proxied connection: owns both sockets, as linkgate's Connection does. */
 class FloorConnection implements SocketOwner {

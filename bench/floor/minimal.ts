@@ -15,6 +15,11 @@ const TLS_HANDSHAKE = 0x16;
 export const MORE = 0;
 /** inspect(): the bytes cannot be an accepted connection. */
 export const DROP = -1;
+/**
+ * What a client may send while its upstream connects before it is paused: linkgate's
+ * CONNECTING_READ_AHEAD_BYTES (src/dataplane/connection.ts; test/bench/floors.test.ts checks).
+ */
+export const READ_AHEAD_BYTES = 64 * 1024;
 
 export interface FloorArguments {
   listen: { host: string; port: number };

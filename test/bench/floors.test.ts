@@ -11,6 +11,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { READ_AHEAD_BYTES } from "../../bench/floor/minimal.ts";
 import { AWS_PRIVATELINK_HEX, buildPayloads } from "../../bench/lib/payloads.js";
 import {
   type Env,
@@ -19,6 +20,7 @@ import {
   floorProgram,
   floorUnavailable,
 } from "../../bench/lib/systems.js";
+import { CONNECTING_READ_AHEAD_BYTES } from "../../src/dataplane/connection.js";
 import { decodeProxyHeader, ParseError } from "../../src/proxy-protocol/index.js";
 import { BUN_HEAP_ENV } from "../../src/runtime/bun-heap.js";
 
@@ -200,4 +202,8 @@ test("floors on Bun run with the heap settings linkgate serves with on Bun; Node
   for (const runtime of ["node", "node-engine"] as const) {
     assert.equal(floorCommand(env, FLOORS[runtime], args).env, process.env);
   }
+});
+
+test("the floors let a client read as far ahead while connecting as linkgate does", () => {
+  assert.equal(READ_AHEAD_BYTES, CONNECTING_READ_AHEAD_BYTES);
 });
