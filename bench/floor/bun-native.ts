@@ -4,9 +4,9 @@
  * logs, no metrics). `npm run bench` runs it as the `floor-bun-native` system, the yardstick of
  * linkgate's Bun engine (`floor-bun` is bench/floor/node.ts run by Bun, on its node:net).
  *
- *   bun bench/floor/bun-native.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none]
+ *   bun bench/floor/bun-native.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST...] [v2|none] [CIDR,...]
  *
- * The same work as bench/floor/node.ts (same checks, same fresh header, same relay), plus what
+ * The same work as bench/floor/node.ts (same checks, the trusted peer's among them, same fresh header, same relay), plus what
  * Bun's API leaves to the program: write() queues nothing, so what the kernel does not take is
  * queued here; the half-close is shutdown() (end() closes outright); a socket whose write side
  * is shut closes without an end event when the peer's FIN arrives. Like linkgate, it spares
@@ -19,6 +19,8 @@ import { DROP, floorArguments, freshHeader, inspect, MORE, READ_AHEAD_BYTES } fr
 
 interface Socket {
   data: Side;
+  /** A getpeername(2) at its first read; Bun keeps the answer. */
+  readonly remoteAddress: string;
   write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   shutdown(): void;
   end(): void;
@@ -51,7 +53,8 @@ const Bun = (
   }
 ).Bun;
 
-const { listen, upstream, serverNames, upstreamProxy } = floorArguments("bun bun-native.ts");
+const { listen, upstream, serverNames, upstreamProxy, trusted } =
+  floorArguments("bun bun-native.ts");
 
 function side(socket: Socket | null): Side {
   return {
@@ -163,6 +166,7 @@ const clientHandlers = {
   ...relayHandlers,
   open(socket: Socket) {
     socket.data = side(socket);
+    if (!trusted(socket.remoteAddress)) socket.end();
   },
   data(socket: Socket, data: Buffer) {
     const s = socket.data;

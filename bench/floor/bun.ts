@@ -3,6 +3,6 @@
  * Bun. `npm run bench` runs it as `floor-bun`; the Bun engine's yardstick is `floor-bun-native`
  * (bench/floor/bun-native.ts), on Bun's own sockets.
  *
- *   bun bench/floor/bun.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none]
+ *   bun bench/floor/bun.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST...] [v2|none] [CIDR,...]
  */
 import "./node.ts";

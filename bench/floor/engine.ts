@@ -8,9 +8,10 @@
  * decoders, policy, deadlines, registry, logs or metrics. `npm run bench` runs it as
  * `floor-node-engine` and `floor-bun-engine`. Between the runtime's floor and linkgate, it
  * splits linkgate's cost into what its engine adds (or saves) and what the rest of linkgate
- * adds. The engine reads the peer's address and port of every accepted socket, as under linkgate.
+ * adds. The engine reads the peer's address and port of every accepted socket, as under linkgate;
+ * the floor checks the address against the trusted CIDRs.
  *
- *   node|bun bench/floor/engine.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none]
+ *   node|bun bench/floor/engine.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST...] [v2|none] [CIDR,...]
  *
  * It imports the engine from dist/ (`npm run build`; the suite builds first). Prints
  * {"event":"listening","port":P}; exits on SIGTERM.
@@ -46,7 +47,7 @@ const engine: Engine =
     ? (await fromDist("dataplane/engines/node/index.js")).nodeEngine
     : (await fromDist("dataplane/engines/bun/index.js")).bunEngine;
 
-const { listen, upstream, serverNames, upstreamProxy } = floorArguments("engine.ts");
+const { listen, upstream, serverNames, upstreamProxy, trusted } = floorArguments("engine.ts");
 
 /** One proxied connection: owns both sockets, as linkgate's Connection does. */
 class FloorConnection implements SocketOwner {
@@ -65,7 +66,11 @@ class FloorConnection implements SocketOwner {
   }
 
   onOpen(socket: EngineSocket): void {
-    if (socket === this.client) return;
+    if (socket === this.client) {
+      // The engine read the peer's address at accept, as under linkgate.
+      if (!trusted(socket.remoteAddress)) socket.destroy();
+      return;
+    }
     // Connected: one write of a fresh header (the incoming addresses) and the client's bytes.
     const b = this.received as Buffer;
     this.received = null;

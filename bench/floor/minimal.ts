@@ -1,7 +1,8 @@
 /**
- * What every floor of bench/floor/ shares: its command line, the check that the bytes read so
- * far are a PROXY v2 header and a first TLS record naming an accepted host (a byte search), and
- * the fresh PROXY v2 header it sends upstream. One copy, so that the floors cannot drift apart:
+ * What every floor of bench/floor/ shares: its command line, the check that the TCP peer may
+ * send a PROXY header (linkgate's `trustedProxies`), the check that the bytes read so far are a
+ * PROXY v2 header and a first TLS record naming an accepted host (a byte search), and the fresh
+ * PROXY v2 header it sends upstream. One copy, so that the floors cannot drift apart:
  * each floor differs only in its socket layer (node:net, Bun's own sockets, linkgate's engine).
  * Runtimes run it as it is (Node.js type stripping, Bun): no loader is measured.
  */
@@ -28,16 +29,26 @@ export interface FloorArguments {
   serverNames: Buffer[];
   /** What goes upstream before the client's bytes: a fresh PROXY v2 header, or nothing. */
   upstreamProxy: "v2" | "none";
+  /**
+   * Whether a TCP peer (its address as the socket reports it) may send a PROXY header: the
+   * check linkgate makes against its listener's `trustedProxies` before it reads the header,
+   * so a floor pays for reading the peer's address too (a getpeername(2) on both runtimes).
+   */
+  trusted(address: string | undefined): boolean;
 }
 
 /**
- * LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none] from the command line; prints
- * `usage` and exits 2 when it is not that.
+ * LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none] [CIDR[,CIDR...]] from the command
+ * line (the CIDRs: IPv4 trusted peers, 0.0.0.0/0 when absent); prints `usage` and exits 2 when
+ * it is not that.
  */
 export function floorArguments(usage: string): FloorArguments {
-  const [listenArg, upstreamArg, hostsArg = "", upstreamProxy = "v2"] = process.argv.slice(2);
+  const [listenArg, upstreamArg, hostsArg = "", upstreamProxy = "v2", trustedArg = "0.0.0.0/0"] =
+    process.argv.slice(2);
   const fail = (): never => {
-    process.stderr.write(`usage: ${usage} LISTEN:PORT UPSTREAM:PORT HOST[,HOST] [v2|none]\n`);
+    process.stderr.write(
+      `usage: ${usage} LISTEN:PORT UPSTREAM:PORT HOST[,HOST] [v2|none] [IPV4_CIDR[,IPV4_CIDR]]\n`,
+    );
     process.exit(2);
   };
   const hostPort = (text: string | undefined): { host: string; port: number } => {
@@ -58,6 +69,43 @@ export function floorArguments(usage: string): FloorArguments {
         return Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 0xff]), name]);
       }),
     upstreamProxy,
+    trusted: trustedPeers(trustedArg.split(",").map((cidr) => parseCidr(cidr) ?? fail())),
+  };
+}
+
+/** "a.b.c.d" (or "::ffff:a.b.c.d", as Node.js reports a mapped peer) as a 32-bit number, or -1. */
+export function ipv4Number(text: string): number {
+  let i = text.startsWith("::ffff:") ? 7 : 0;
+  let value = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0 && text.charCodeAt(i++) !== 0x2e) return -1; // "."
+    const start = i;
+    let octet = 0;
+    for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) {
+      octet = octet * 10 + c - 0x30;
+    }
+    if (i === start || i - start > 3 || octet > 255) return -1;
+    value = value * 256 + octet;
+  }
+  return i === text.length ? value : -1;
+}
+
+/** "a.b.c.d/n" as its network and mask, or null. */
+function parseCidr(text: string): { network: number; mask: number } | null {
+  const slash = text.indexOf("/");
+  const bits = Number(text.slice(slash + 1));
+  const address = ipv4Number(text.slice(0, slash));
+  if (slash < 0 || !Number.isInteger(bits) || bits < 0 || bits > 32 || address < 0) return null;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return { network: (address & mask) >>> 0, mask };
+}
+
+function trustedPeers(
+  cidrs: { network: number; mask: number }[],
+): (address: string | undefined) => boolean {
+  return (address) => {
+    const a = address === undefined ? -1 : ipv4Number(address);
+    return a >= 0 && cidrs.some((c) => (a & c.mask) >>> 0 === c.network);
   };
 }
 

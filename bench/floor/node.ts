@@ -4,9 +4,10 @@
  * metrics). `npm run bench` runs it as the `floor-node` system, so that every run shows
  * linkgate's own cost over what Node.js itself costs for the same work.
  *
- *   node bench/floor/node.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none]
+ *   node bench/floor/node.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST...] [v2|none] [CIDR,...]
  *
- * Per connection: read the whole PROXY v2 header and the whole first TLS record, accept it if
+ * Per connection: drop it unless its TCP peer is in one of the trusted IPv4 CIDRs (linkgate's
+ * `trustedProxies`: reading the address is a getpeername(2)), read the whole PROXY v2 header and the whole first TLS record, accept it if
  * the record holds one of the host names as a server_name entry (a byte search), connect to
  * the upstream, send a fresh PROXY v2 header with the client's addresses (unless `none`, the
  * suite's --upstream-proxy none), then the bytes after the incoming header exactly as
@@ -16,7 +17,7 @@
 import net from "node:net";
 import { DROP, floorArguments, freshHeader, inspect, MORE } from "./minimal.ts";
 
-const { listen, upstream, serverNames, upstreamProxy } = floorArguments("node node.ts");
+const { listen, upstream, serverNames, upstreamProxy, trusted } = floorArguments("node node.ts");
 
 /**
  * from -> to: pause `from` while `to` cannot take more; its FIN ends `to`'s write half. Each
@@ -35,6 +36,10 @@ function relay(from: net.Socket, to: net.Socket): void {
 }
 
 function onConnection(client: net.Socket): void {
+  if (!trusted(client.remoteAddress)) {
+    client.destroy();
+    return;
+  }
   let buffered: Buffer = Buffer.alloc(0);
   let server: net.Socket | null = null;
   client.on("error", () => server?.destroy());

@@ -8,6 +8,12 @@
  *   link + IPv4 cidr, link + IPv6 cidr
  */
 
+/**
+ * The load balancers' addresses (the generators connect from 127/8): linkgate's listener
+ * `trustedProxies`, and the same check in HAProxy's configuration and in the floors.
+ */
+export const TRUSTED_PROXIES: readonly string[] = ["127.0.0.0/8"];
+
 export interface PolicyOptions {
   tenants: number;
   rules: number;
@@ -93,7 +99,7 @@ export function generatePolicy(o: PolicyOptions): GeneratedPolicy {
           name: "privatelink",
           bind: o.listen,
           proxyProtocol: "required",
-          trustedProxies: ["127.0.0.0/8"],
+          trustedProxies: [...TRUSTED_PROXIES],
         },
       ],
       routing: {

@@ -9,7 +9,7 @@ import net from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withBunHeapEnv } from "../../src/runtime/bun-heap.js";
-import { generatePolicy } from "./policy.js";
+import { generatePolicy, TRUSTED_PROXIES } from "./policy.js";
 import {
   cpuSeconds,
   machineCpuSeconds,
@@ -238,7 +238,7 @@ export function floorProgram(floor: FloorProxy): string {
 
 /**
  * The program, arguments and environment that run `floor`; `args`: listen, upstream, host
- * names, v2|none. A floor on Bun runs with the heap settings linkgate serves with on Bun
+ * names, v2|none, trusted CIDRs. A floor on Bun runs with the heap settings linkgate serves with on Bun
  * (src/runtime/bun-heap.ts), so that "CPU vs floor" compares the code, not the settings.
  */
 export function floorCommand(
@@ -344,10 +344,11 @@ function tenantHosts(env: Env): string[] {
 const isConnectionLine = (line: string) => line.endsWith('"msg":"connection"}');
 
 /**
- * The closest HAProxy 2.6 equivalent of linkgate's listener: PROXY header accepted
- * (accept-proxy), SNI read from the ClientHello (inspect-delay + req.ssl_sni) and mapped to the
+ * The closest HAProxy 2.6 equivalent of linkgate's listener: PROXY header accepted from the
+ * trusted load balancers only (expect-proxy after a check of the TCP peer), SNI read from the ClientHello (inspect-delay + req.ssl_sni) and mapped to the
  * backend; unknown host names get no backend. HAProxy 2.6 cannot read the PP2 TLVs (fc_pp_tlv
- * came in 2.9), so it cannot check the VPC endpoint: it forwards any endpoint.
+ * came in 2.9), so it cannot check the VPC endpoint: it forwards any endpoint. HAProxy has the
+ * peer's address from accept(2): the check costs it no system call.
  */
 export function haproxyConfig(o: {
   threads: number;
@@ -368,7 +369,9 @@ defaults
   timeout server 300s
 
 frontend privatelink
-  bind ${o.bind} accept-proxy
+  bind ${o.bind}
+  tcp-request connection reject unless { src ${TRUSTED_PROXIES.join(" ")} }
+  tcp-request connection expect-proxy layer4
   tcp-request inspect-delay 5s
   tcp-request content accept if { req.ssl_hello_type 1 }
   tcp-request content reject
@@ -456,7 +459,13 @@ export async function startSystem(
     proc = new Proc("haproxy", ["-db", "-f", cfg], { name: label, execWrapper: env.helper });
   } else if (spec.kind === "floor") {
     const hosts = tenantHosts(env).join(",");
-    const args = [`${host}:${port}`, backend.target, hosts, env.upstreamProxy];
+    const args = [
+      `${host}:${port}`,
+      backend.target,
+      hosts,
+      env.upstreamProxy,
+      TRUSTED_PROXIES.join(","),
+    ];
     const command = floorCommand(env, FLOORS[spec.runtime], args);
     proc = new Proc(command.program, command.args, {
       name: label,

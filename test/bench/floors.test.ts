@@ -67,8 +67,10 @@ async function startFloor(
   script: string,
   upstream: string,
   hosts: string,
+  trusted?: string,
 ): Promise<[ChildProcess, number]> {
-  const child = spawn(program, [script, "127.0.0.1:0", upstream, hosts], {
+  const args = [script, "127.0.0.1:0", upstream, hosts, ...(trusted ? ["v2", trusted] : [])];
+  const child = spawn(program, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [line] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
@@ -77,9 +79,17 @@ async function startFloor(
   return [child, event.port];
 }
 
-/** Sends `bytes` (and a FIN if `end`), then reads until the proxy ends or resets. */
-async function exchange(port: number, bytes: Buffer, end = true): Promise<Buffer | "closed"> {
-  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+/**
+ * Sends `bytes` (and a FIN if `end`) from `localAddress`, then reads until the proxy ends or
+ * resets.
+ */
+async function exchange(
+  port: number,
+  bytes: Buffer,
+  end = true,
+  localAddress = "127.0.0.1",
+): Promise<Buffer | "closed"> {
+  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true, localAddress });
   const chunks: Buffer[] = [];
   socket.on("data", (c: Buffer) => chunks.push(c));
   socket.on("error", () => {}); // a reset is a drop too: "closed"
@@ -157,8 +167,38 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
       assert.deepEqual(got.subarray(28), payloads.allowed.subarray(headerBytes));
     });
 
+    test("the PROXY header only from a trusted peer: others are dropped before any byte goes on", async (t) => {
+      const { port: backendPort } = backend.server.address() as net.AddressInfo;
+      const [strict, strictPort] = await startFloor(
+        program,
+        script,
+        `127.0.0.1:${backendPort}`,
+        payloads.sni,
+        "10.0.0.0/8,127.0.0.2/32",
+      );
+      t.after(() => strict.kill("SIGTERM"));
+      const before = backend.count;
+      const untrusted = await Promise.race([
+        exchange(strictPort, payloads.allowed, false, "127.0.0.1"),
+        new Promise((r) => setTimeout(r, 2000, "still open after 2 s")),
+      ]);
+      assert.equal(untrusted, "closed");
+      assert.equal(backend.count, before, "nothing from 127.0.0.1 reached the backend");
+      const reply = exchange(strictPort, payloads.allowed, true, "127.0.0.2");
+      const a = await backend.next();
+      const got = await a.received;
+      a.socket.end("answer");
+      assert.equal(((await reply) as Buffer).toString(), "answer");
+      assert.deepEqual(got.subarray(28), payloads.allowed.subarray(headerBytes));
+    });
+
     test("a bad command line: the usage on stderr, exit code 2", async () => {
-      for (const args of [["127.0.0.1"], ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v3"]]) {
+      for (const args of [
+        ["127.0.0.1"],
+        ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v3"],
+        ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v2", "127.0.0.0/33"],
+        ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v2", "::1/128"],
+      ]) {
         const child = spawn(program, [script, ...args], { stdio: ["ignore", "ignore", "pipe"] });
         let stderr = "";
         child.stderr?.on("data", (d: Buffer) => {

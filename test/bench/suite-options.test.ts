@@ -264,7 +264,11 @@ describe("bench configurations", () => {
     };
     const v2 = haproxyConfig({ ...base, upstreamProxy: "v2" });
     assert.match(v2, /nbthread 2/);
-    assert.match(v2, /bind 127\.0\.0\.12:8443 accept-proxy/);
+    // The PROXY header only from the trusted peers: the check on the TCP peer comes first.
+    assert.match(
+      v2,
+      /bind 127\.0\.0\.12:8443\n {2}tcp-request connection reject unless \{ src 127\.0\.0\.0\/8 \}\n {2}tcp-request connection expect-proxy layer4\n/,
+    );
     assert.match(v2, /req\.ssl_sni,lower,map\(\/tmp\/x\.map\)/);
     assert.match(v2, /server backend 127\.0\.0\.2:9000 send-proxy-v2/);
     assert.doesNotMatch(haproxyConfig({ ...base, upstreamProxy: "none" }), /send-proxy/);
