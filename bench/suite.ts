@@ -1288,14 +1288,18 @@ linkgate: ${linkgateVersion}. Command: \`${command}\` (${fmt(minutes, 1)} minute
 **Systems.**
 
 - *direct*: the generator talks to the backend, no proxy (the physical limit here).
-- *HAProxy* (Debian's 2.6 package, \`nbthread\` 1 and 2, no logging): \`bind ... accept-proxy\`,
-  \`tcp-request inspect-delay 5s\`, \`tcp-request content accept if { req.ssl_hello_type 1 }\`,
+- *HAProxy* (Debian's 2.6 package, \`nbthread\` 1 and 2, no logging): \`tcp-request connection
+  reject unless { src 127.0.0.0/8 }\` then \`tcp-request connection expect-proxy layer4\` (the
+  PROXY header only from the trusted load balancers, as linkgate's \`trustedProxies\`; HAProxy has
+  the peer's address from accept(2)), \`tcp-request inspect-delay 5s\`, \`tcp-request content accept if { req.ssl_hello_type 1 }\`,
   \`use_backend %[req.ssl_sni,lower,map(tenants.map)]\` over the same 10 host names,
   \`server ...${opts.upstreamProxy === "v2" ? " send-proxy-v2" : ""}\`. This is the closest HAProxy 2.6
   gets: **it cannot read the PROXY v2 TLVs** (\`fc_pp_tlv\` arrived in 2.9), so it routes on the
   SNI alone and would forward any VPC endpoint; it does verify the CRC32C.
 - *floor* (Node.js ${process.version}): \`bench/floor/node.ts\`, the least a Node.js proxy must do
-  for an allowed connection, in plain \`node:net\` (under 150 lines, no loader): read the whole
+  for an allowed connection, in plain \`node:net\` (under 150 lines, no loader): drop the
+  connection unless its TCP peer is in 127.0.0.0/8 (linkgate's \`trustedProxies\`; reading the
+  peer's address is a getpeername(2) on Node.js and on Bun), read the whole
   PROXY v2 header and the first TLS record, look for the accepted host names' bytes (the same 10
   as HAProxy's map) in it, connect, write a fresh PROXY header and the bytes as received, relay
   with backpressure and half-close; no policy, deadlines, logs or metrics. linkgate's "CPU vs
