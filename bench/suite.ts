@@ -31,7 +31,7 @@ import { fileURLToPath } from "node:url";
 import { BUN_HEAP_ENV } from "../src/runtime/bun-heap.js";
 import { topFunctions } from "./lib/cpuprofile.js";
 import { AWS_LINK, buildPayloads } from "./lib/payloads.js";
-import { generatePolicy } from "./lib/policy.js";
+import { generatePolicy, TRUSTED_PROXIES } from "./lib/policy.js";
 import {
   cpuAccounting,
   fileDescriptorLimit,
@@ -1289,16 +1289,17 @@ linkgate: ${linkgateVersion}. Command: \`${command}\` (${fmt(minutes, 1)} minute
 
 - *direct*: the generator talks to the backend, no proxy (the physical limit here).
 - *HAProxy* (Debian's 2.6 package, \`nbthread\` 1 and 2, no logging): \`tcp-request connection
-  reject unless { src 127.0.0.0/8 }\` then \`tcp-request connection expect-proxy layer4\` (the
-  PROXY header only from the trusted load balancers, as linkgate's \`trustedProxies\`; HAProxy has
-  the peer's address from accept(2)), \`tcp-request inspect-delay 5s\`, \`tcp-request content accept if { req.ssl_hello_type 1 }\`,
+  reject unless { src ${TRUSTED_PROXIES.join(" ")} }\` then \`tcp-request connection expect-proxy
+  layer4\` (the PROXY header only from the trusted load balancers, as linkgate's
+  \`trustedProxies\`; HAProxy has the peer's address from accept(2)), \`tcp-request
+  inspect-delay 5s\`, \`tcp-request content accept if { req.ssl_hello_type 1 }\`,
   \`use_backend %[req.ssl_sni,lower,map(tenants.map)]\` over the same 10 host names,
   \`server ...${opts.upstreamProxy === "v2" ? " send-proxy-v2" : ""}\`. This is the closest HAProxy 2.6
   gets: **it cannot read the PROXY v2 TLVs** (\`fc_pp_tlv\` arrived in 2.9), so it routes on the
   SNI alone and would forward any VPC endpoint; it does verify the CRC32C.
 - *floor* (Node.js ${process.version}): \`bench/floor/node.ts\`, the least a Node.js proxy must do
   for an allowed connection, in plain \`node:net\` (under 150 lines, no loader): drop the
-  connection unless its TCP peer is in 127.0.0.0/8 (linkgate's \`trustedProxies\`; reading the
+  connection unless its TCP peer is in ${TRUSTED_PROXIES.join(", ")} (linkgate's \`trustedProxies\`; reading the
   peer's address is a getpeername(2) on Node.js and on Bun), read the whole
   PROXY v2 header and the first TLS record, look for the accepted host names' bytes (the same 10
   as HAProxy's map) in it, connect, write a fresh PROXY header and the bytes as received, relay
@@ -1311,7 +1312,7 @@ linkgate: ${linkgateVersion}. Command: \`${command}\` (${fmt(minutes, 1)} minute
   linkgate's over it is what the rest of linkgate adds: decoders, policy, deadlines, registry,
   the connection line, metrics. Compared with the same native floor as linkgate on that runtime.
 - *linkgate*: \`node bin/linkgate.js serve\` (the built JS; \`--workers N\` for the multi-core
-  rows) with a \`privatelink\` listener (PROXY header required from 127.0.0.0/8), 10 tenants /
+  rows) with a \`privatelink\` listener (PROXY header required from ${TRUSTED_PROXIES.join(", ")}), 10 tenants /
   100 mixed rules, the payload's tenant allowing its VPC endpoint, as deployed: \`log.level:
   info\` (a JSON line per connection on stdout, a pipe the suite drains and counts) and the admin
   endpoint, whose \`/metrics\` the suite scrapes halfway through every measured round.${systems.some((s) => s.kind === "linkgate" && s.logLevel === "warn") ? " Rows marked *log warn* ran at `log.level: warn` (no line per connection)." : ""}

@@ -6,14 +6,13 @@
  *
  *   bun bench/floor/bun-native.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST...] [v2|none] [CIDR,...]
  *
- * The same work as bench/floor/node.ts (same checks, the trusted peer's among them, same fresh header, same relay), plus what
- * Bun's API leaves to the program: write() queues nothing, so what the kernel does not take is
- * queued here; the half-close is shutdown() (end() closes outright); a socket whose write side
- * is shut closes without an end event when the peer's FIN arrives. Like linkgate, it spares
- * Bun's pause() and resume() where they change nothing (a client is not paused while its
- * upstream connects unless it sends more than 64 KiB), and its FIN after the peer's is a close.
- * Prints
- * {"event":"listening","port":P}; exits on SIGTERM.
+ * The same work as bench/floor/node.ts (same checks, the trusted peer's among them, same fresh
+ * header, same relay), plus what Bun's API leaves to the program: write() queues nothing, so what
+ * the kernel does not take is queued here; the half-close is shutdown() (end() closes outright); a
+ * socket whose write side is shut closes without an end event when the peer's FIN arrives. Like
+ * linkgate, it spares Bun's pause() and resume() where they change nothing (a client is not paused
+ * while its upstream connects unless it sends more than 64 KiB), and its FIN after the peer's is a
+ * close. Prints {"event":"listening","port":P}; exits on SIGTERM.
  */
 import { DROP, floorArguments, freshHeader, inspect, MORE, READ_AHEAD_BYTES } from "./minimal.ts";
 

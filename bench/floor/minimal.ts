@@ -39,8 +39,8 @@ export interface FloorArguments {
 
 /**
  * LISTEN_HOST:PORT UPSTREAM_HOST:PORT HOST[,HOST...] [v2|none] [CIDR[,CIDR...]] from the command
- * line (the CIDRs: IPv4 trusted peers, 0.0.0.0/0 when absent); prints `usage` and exits 2 when
- * it is not that.
+ * line (the CIDRs: the trusted peers, IPv4, 0.0.0.0/0 when absent); prints `usage` and exits 2
+ * when it is not that.
  */
 export function floorArguments(usage: string): FloorArguments {
   const [listenArg, upstreamArg, hostsArg = "", upstreamProxy = "v2", trustedArg = "0.0.0.0/0"] =
@@ -69,12 +69,37 @@ export function floorArguments(usage: string): FloorArguments {
         return Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 0xff]), name]);
       }),
     upstreamProxy,
-    trusted: trustedPeers(trustedArg.split(",").map((cidr) => parseCidr(cidr) ?? fail())),
+    trusted: trustedPeers(trustedArg) ?? fail(),
+  };
+}
+
+/**
+ * The check of a TCP peer's address (as the socket reports it) against "CIDR[,CIDR...]", IPv4
+ * only; null when the list is not that (or a CIDR has host bits set, as linkgate's config says).
+ * Parsed once, at start: per connection it is a few character codes and a mask.
+ */
+export function trustedPeers(list: string): ((address: string | undefined) => boolean) | null {
+  const cidrs: { network: number; mask: number }[] = [];
+  for (const text of list.split(",")) {
+    const slash = text.indexOf("/");
+    const bitsText = text.slice(slash + 1);
+    const address = ipv4Number(text.slice(0, slash));
+    if (slash < 0 || !/^\d{1,2}$/.test(bitsText) || Number(bitsText) > 32 || address < 0) {
+      return null;
+    }
+    const bits = Number(bitsText);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    if ((address & mask) >>> 0 !== address) return null; // host bits set, as linkgate refuses
+    cidrs.push({ network: address, mask });
+  }
+  return (address) => {
+    const a = address === undefined ? -1 : ipv4Number(address);
+    return a >= 0 && cidrs.some((c) => (a & c.mask) >>> 0 === c.network);
   };
 }
 
 /** "a.b.c.d" (or "::ffff:a.b.c.d", as Node.js reports a mapped peer) as a 32-bit number, or -1. */
-export function ipv4Number(text: string): number {
+function ipv4Number(text: string): number {
   let i = text.startsWith("::ffff:") ? 7 : 0;
   let value = 0;
   for (let part = 0; part < 4; part++) {
@@ -88,25 +113,6 @@ export function ipv4Number(text: string): number {
     value = value * 256 + octet;
   }
   return i === text.length ? value : -1;
-}
-
-/** "a.b.c.d/n" as its network and mask, or null. */
-function parseCidr(text: string): { network: number; mask: number } | null {
-  const slash = text.indexOf("/");
-  const bits = Number(text.slice(slash + 1));
-  const address = ipv4Number(text.slice(0, slash));
-  if (slash < 0 || !Number.isInteger(bits) || bits < 0 || bits > 32 || address < 0) return null;
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { network: (address & mask) >>> 0, mask };
-}
-
-function trustedPeers(
-  cidrs: { network: number; mask: number }[],
-): (address: string | undefined) => boolean {
-  return (address) => {
-    const a = address === undefined ? -1 : ipv4Number(address);
-    return a >= 0 && cidrs.some((c) => (a & c.mask) >>> 0 === c.network);
-  };
 }
 
 /** Address bytes of the families a fresh header can carry (TCP over IPv4 or IPv6). */

@@ -7,12 +7,14 @@
  *   node bench/floor/node.ts LISTEN:PORT UPSTREAM:PORT HOST[,HOST...] [v2|none] [CIDR,...]
  *
  * Per connection: drop it unless its TCP peer is in one of the trusted IPv4 CIDRs (linkgate's
- * `trustedProxies`: reading the address is a getpeername(2)), read the whole PROXY v2 header and the whole first TLS record, accept it if
- * the record holds one of the host names as a server_name entry (a byte search), connect to
- * the upstream, send a fresh PROXY v2 header with the client's addresses (unless `none`, the
- * suite's --upstream-proxy none), then the bytes after the incoming header exactly as
- * received, then relay both ways with backpressure and half-close. Anything else is dropped. Node.js >= 22.18 runs this file and
- * minimal.ts (what the floors share) as they are (type stripping): no loader is measured. Prints {"event":"listening","port":P}; exits on SIGTERM.
+ * `trustedProxies`: reading the address is a getpeername(2)), read the whole PROXY v2 header and
+ * the whole first TLS record, accept it if the record holds one of the host names as a server_name
+ * entry (a byte search), connect to the upstream, send a fresh PROXY v2 header with the client's
+ * addresses (unless `none`, the suite's --upstream-proxy none), then the bytes after the incoming
+ * header exactly as received, then relay both ways with backpressure and half-close. Anything else
+ * is dropped. Node.js >= 22.18 runs this file and minimal.ts (what the floors share) as they are
+ * (type stripping): no loader is measured. Prints {"event":"listening","port":P}; exits on
+ * SIGTERM.
  */
 import net from "node:net";
 import { DROP, floorArguments, freshHeader, inspect, MORE } from "./minimal.ts";

@@ -237,8 +237,8 @@ export function floorProgram(floor: FloorProxy): string {
 }
 
 /**
- * The program, arguments and environment that run `floor`; `args`: listen, upstream, host
- * names, v2|none, trusted CIDRs. A floor on Bun runs with the heap settings linkgate serves with on Bun
+ * The program, arguments and environment that run `floor`; `args`: listen, upstream, host names,
+ * v2|none, trusted CIDRs. A floor on Bun runs with the heap settings linkgate serves with on Bun
  * (src/runtime/bun-heap.ts), so that "CPU vs floor" compares the code, not the settings.
  */
 export function floorCommand(
@@ -345,10 +345,11 @@ const isConnectionLine = (line: string) => line.endsWith('"msg":"connection"}');
 
 /**
  * The closest HAProxy 2.6 equivalent of linkgate's listener: PROXY header accepted from the
- * trusted load balancers only (expect-proxy after a check of the TCP peer), SNI read from the ClientHello (inspect-delay + req.ssl_sni) and mapped to the
- * backend; unknown host names get no backend. HAProxy 2.6 cannot read the PP2 TLVs (fc_pp_tlv
- * came in 2.9), so it cannot check the VPC endpoint: it forwards any endpoint. HAProxy has the
- * peer's address from accept(2): the check costs it no system call.
+ * trusted load balancers only (expect-proxy after a check of the TCP peer), SNI read from the
+ * ClientHello (inspect-delay + req.ssl_sni) and mapped to the backend; unknown host names get no
+ * backend. HAProxy 2.6 cannot read the PP2 TLVs (fc_pp_tlv came in 2.9), so it cannot check the
+ * VPC endpoint: it forwards any endpoint. HAProxy has the peer's address from accept(2): the check
+ * costs it no system call.
  */
 export function haproxyConfig(o: {
   threads: number;

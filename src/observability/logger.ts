@@ -152,10 +152,11 @@ const POWERS_OF_TEN = Int32Array.from({ length: 10 }, (_, k) => 10 ** k);
 
 /** A non-negative safe integer in decimal; anything else as String() renders it. */
 function integer(b: Buffer, at: number, n: number): number {
-  // Ports, byte counts and rule indexes: 32-bit arithmetic, twice as fast on Bun as floor().
-  // Only exact divisions ((x - x % 10) / 10): a quotient with a fraction, truncated by `| 0`,
-  // made Bun's JIT drop and recompile the whole line renderer again and again (2 µs a line;
-  // test/engines/bun/jit.test.ts).
+  // Ports, byte counts and rule indexes: 32-bit arithmetic (Math.floor() below is slower on
+  // Bun), and only exact divisions ((x - x % 10) / 10): a quotient with a fraction, truncated by
+  // `| 0`, made Bun's JIT drop and recompile the whole line renderer again and again (2 µs a
+  // line; test/engines/bun/jit.test.ts). Larger integers (a bulk transfer's byte count) take
+  // the double path below, so this loop never sees anything but 32-bit values.
   if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) {
     let digits = 1;
     while (digits < 10 && n >= POWERS_OF_TEN[digits]) digits++;

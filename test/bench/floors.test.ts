@@ -11,7 +11,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { READ_AHEAD_BYTES } from "../../bench/floor/minimal.ts";
+import { READ_AHEAD_BYTES, trustedPeers } from "../../bench/floor/minimal.ts";
 import { AWS_PRIVATELINK_HEX, buildPayloads } from "../../bench/lib/payloads.js";
 import {
   type Env,
@@ -197,6 +197,7 @@ for (const runtime of ["node", "node-engine", "bun-native", "bun-engine"] as con
         ["127.0.0.1"],
         ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v3"],
         ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v2", "127.0.0.0/33"],
+        ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v2", "127.0.0.0/"],
         ["127.0.0.1:0", "127.0.0.1:1", "a.example", "v2", "::1/128"],
       ]) {
         const child = spawn(program, [script, ...args], { stdio: ["ignore", "ignore", "pipe"] });
@@ -246,4 +247,37 @@ test("floors on Bun run with the heap settings linkgate serves with on Bun; Node
 
 test("the floors let a client read as far ahead while connecting as linkgate does", () => {
   assert.equal(READ_AHEAD_BYTES, CONNECTING_READ_AHEAD_BYTES);
+});
+
+test("the floors' trusted-peer check: IPv4 CIDRs parsed once, peers as the sockets report them", () => {
+  const trusted = trustedPeers("10.0.0.0/8,127.0.0.2/32") as (a: string | undefined) => boolean;
+  assert.equal(typeof trusted, "function");
+  for (const peer of ["10.1.2.3", "10.255.255.255", "127.0.0.2", "::ffff:10.0.0.1"]) {
+    assert.equal(trusted(peer), true, peer);
+  }
+  for (const peer of [
+    "127.0.0.1",
+    "11.0.0.0",
+    "::1",
+    "10.0.0",
+    "10.0.0.1.5",
+    "10.0.0.256",
+    "",
+    undefined,
+  ]) {
+    assert.equal(trusted(peer), false, String(peer));
+  }
+  assert.equal((trustedPeers("0.0.0.0/0") as (a: string) => boolean)("192.0.2.1"), true);
+  for (const bad of [
+    "",
+    "10.0.0.0",
+    "10.0.0.0/",
+    "10.0.0.0/33",
+    "10.0.0.0/x",
+    "10.0.0.1/8",
+    "::/0",
+    "10.0.0.0/8,",
+  ]) {
+    assert.equal(trustedPeers(bad), null, bad);
+  }
 });
