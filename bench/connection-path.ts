@@ -8,14 +8,17 @@
  * as under the suite's 50 clients, so that what lives as long as a connection is alive when
  * the garbage collector runs.
  *
- *   npm run bench:connection [-- --connections 100000 --rounds 5 --in-flight 50 --log warn]
+ *   npm run bench:connection [-- --connections 100000 --rounds 5 --in-flight 50 --log warn --lines pipe]
  *
  * What it measures is what linkgate adds to its runtime's floor in user time: the socket
  * layer (Node's streams, the system calls) is not in it. CPU is the process's user + system
- * time, helper threads (GC) included. Connection lines go to a LineOutput on /dev/null.
+ * time, helper threads (GC) included. Connection lines go to a LineOutput on /dev/null, or with
+ * `--lines pipe` to a pipe that another process reads, as a container runtime or journald reads
+ * a gateway's stdout (that process's CPU is not counted; its wake-ups are the writer's).
  * Prints numbers only, asserts nothing.
  */
-import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver, performance } from "node:perf_hooks";
@@ -32,7 +35,7 @@ import { AWS_LINK, buildPayloads } from "./lib/payloads.js";
 import { generatePolicy } from "./lib/policy.js";
 
 const USAGE =
-  "usage: npm run bench:connection [-- --connections N --rounds N --in-flight N --log info|warn]";
+  "usage: npm run bench:connection [-- --connections N --rounds N --in-flight N --log info|warn --lines null|pipe]";
 
 /** The command line, or a one-line error and exit 2. */
 function parseOptions(argv: string[]): {
@@ -40,8 +43,15 @@ function parseOptions(argv: string[]): {
   rounds: number;
   inFlight: number;
   logLevel: "info" | "warn";
+  lines: "null" | "pipe";
 } {
-  const o = { connections: 100_000, rounds: 5, inFlight: 50, logLevel: "info" as "info" | "warn" };
+  const o = {
+    connections: 100_000,
+    rounds: 5,
+    inFlight: 50,
+    logLevel: "info" as "info" | "warn",
+    lines: "null" as "null" | "pipe",
+  };
   const fail = (why: string): never => {
     process.stderr.write(`bench:connection: ${why}\n${USAGE}\n`);
     process.exit(2);
@@ -51,6 +61,11 @@ function parseOptions(argv: string[]): {
     if (flag === "--log") {
       if (value !== "info" && value !== "warn") fail("--log takes info or warn");
       o.logLevel = value as "info" | "warn";
+      continue;
+    }
+    if (flag === "--lines") {
+      if (value !== "null" && value !== "pipe") fail("--lines takes null or pipe");
+      o.lines = value as "null" | "pipe";
       continue;
     }
     const key = { "--connections": "connections", "--rounds": "rounds", "--in-flight": "inFlight" }[
@@ -68,7 +83,32 @@ const {
   rounds: ROUNDS,
   inFlight: IN_FLIGHT,
   logLevel: LOG_LEVEL,
+  lines: LINES,
 } = parseOptions(process.argv.slice(2));
+
+/**
+ * Where the connection lines go: /dev/null, or a FIFO read by another process. The FIFO is
+ * written in blocking mode: this benchmark makes lines 20 times faster than a proxy under load
+ * does, and a full pipe then waits for the reader instead of dropping lines (waiting takes no
+ * CPU); what it measures is the cost of the writes themselves.
+ */
+function openLines(tmp: string): { fd: number; linesRead: () => Promise<number> } {
+  if (LINES === "null") return { fd: openSync("/dev/null", "w"), linesRead: async () => -1 };
+  const fifo = join(tmp, "lines");
+  const made = spawnSync("mkfifo", [fifo]);
+  if (made.status !== 0) throw new Error(`mkfifo: ${made.stderr}`);
+  // wc(1) counts the lines it reads, faster than this process writes them: none is dropped.
+  const reader = spawn("sh", ["-c", 'exec wc -l < "$0"', fifo], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  reader.stdout.on("data", (d: Buffer) => {
+    out += d;
+  });
+  const ended = new Promise<number>((resolve) => reader.on("close", () => resolve(Number(out))));
+  const fd = openSync(fifo, "w"); // waits for the reader to open its end
+  return { fd, linesRead: () => ended };
+}
 
 /** A socket that goes nowhere: writes are taken whole, everything else is a no-op. */
 class NullSocket implements EngineSocket {
@@ -206,7 +246,9 @@ async function main(): Promise<void> {
   });
   const file = join(tmp, "linkgate.json");
   writeFileSync(file, JSON.stringify(config));
-  const lines = new LineOutput({ fd: openSync("/dev/null", "w") });
+  const output = openLines(tmp);
+  // As `linkgate serve` in one process: no other process writes to its stdout.
+  const lines = new LineOutput({ fd: output.fd, otherWriters: false });
   const rt = await LinkgateRuntime.start({
     configFile: file,
     version: "bench",
@@ -227,7 +269,7 @@ async function main(): Promise<void> {
 
   await drive(Math.min(CONNECTIONS, 20_000)); // warm-up: the JIT, the heap's sizes
   console.log(
-    `linkgate's own work per allowed connection, no sockets (${process.versions.bun ? `Bun ${process.versions.bun}` : `Node.js ${process.version}`}); ${CONNECTIONS} connections per round, ${IN_FLIGHT} in flight, connection lines at ${LOG_LEVEL}`,
+    `linkgate's own work per allowed connection, no sockets (${process.versions.bun ? `Bun ${process.versions.bun}` : `Node.js ${process.version}`}); ${CONNECTIONS} connections per round, ${IN_FLIGHT} in flight, connection lines at ${LOG_LEVEL} to ${LINES === "pipe" ? "a pipe another process reads" : "/dev/null"}`,
   );
   const perRound: number[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
@@ -250,6 +292,14 @@ async function main(): Promise<void> {
   console.log(`median: ${perRound[Math.floor(perRound.length / 2)].toFixed(2)} µs CPU/conn`);
   observer.disconnect();
   await rt.stop();
+  lines.flushSync();
+  closeSync(output.fd);
+  const read = await output.linesRead();
+  if (read >= 0) {
+    console.log(
+      `the reader read ${read} lines; ${lines.droppedLines} dropped (writes of up to ${lines.batchBytes} bytes)`,
+    );
+  }
   rmSync(tmp, { recursive: true, force: true });
 }
 

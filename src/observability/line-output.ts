@@ -3,9 +3,13 @@
  *
  * - Batched: a write happens when a full batch is waiting, or 25 ms after the first waiting
  *   line, whichever comes first: one write(2) for many lines instead of one per connection.
- * - Atomic per batch: when the output is a pipe or a socket, which the workers of
- *   `serve --workers N` share, a batch is whole lines and at most PIPE_BUF (4096) bytes, the
- *   size up to which a pipe write is atomic: lines of different processes never interleave.
+ * - Atomic per batch where other processes write too: the workers of `serve --workers N` and
+ *   their primary share one stdout, and when it is a pipe or a socket each of their batches is
+ *   whole lines and at most PIPE_BUF (4096) bytes, the size up to which a pipe write is
+ *   atomic: lines of different processes never interleave. A process that writes alone
+ *   (`otherWriters: false`) takes batches of up to 64 KiB there too: each write(2) to a pipe
+ *   wakes its reader, and one write per hundred connection lines costs much less than one per
+ *   six (measured: docs/BENCHMARKS.md, `npm run bench:connection -- --lines pipe`).
  * - Never blocking: a pipe or socket is written in non-blocking mode (the mode Node.js itself
  *   gives a standard output pipe on Linux); when it is full, the batch waits and is retried a
  *   moment later, so a slow reader of the output delays lines, never the data plane. Files and
@@ -26,8 +30,8 @@ import { fstatSync, writeSync } from "node:fs";
 
 /** The largest write(2) to a pipe that POSIX guarantees is not interleaved with others. */
 const PIPE_BUF = 4096;
-/** Batch size when the output is a file or a terminal. */
-const FILE_BATCH = 64 * 1024;
+/** Batch size when no other process writes to the output, or it is a file or a terminal. */
+const LARGE_BATCH = 64 * 1024;
 /** How long a line waits at most for its batch to fill. */
 const FLUSH_MS = 25;
 /** How long to wait before retrying when the output is full. */
@@ -38,6 +42,12 @@ export interface LineOutputOptions {
   fd?: number;
   /** Lines waiting beyond this many bytes are dropped. Default 8 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Whether other processes write to the same output (the workers of `serve --workers N` and
+   * their primary). If so, and it is a pipe or a socket, each write is at most PIPE_BUF bytes.
+   * Default true: only the caller knows it writes alone.
+   */
+  otherWriters?: boolean;
 }
 
 /**
@@ -69,7 +79,8 @@ export class LineOutput {
   readonly maxBufferedBytes: number;
   /** Lines dropped because too much was waiting (a stalled reader of the output). */
   droppedLines = 0;
-  readonly #batchLimit: number;
+  /** The most bytes one write(2) takes: PIPE_BUF where it must be atomic, else 64 KiB. */
+  readonly batchBytes: number;
   readonly #spareLimit: number;
   /**
    * What waits, as bytes: full batches (whole lines, at most the batch limit each, unless a
@@ -94,12 +105,13 @@ export class LineOutput {
   constructor(options: LineOutputOptions = {}) {
     this.fd = options.fd ?? 1;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
-    const shared = isPipeOrSocket(this.fd);
+    const pipeOrSocket = isPipeOrSocket(this.fd);
     // Standard output: Node.js puts a pipe or socket in non-blocking mode once process.stdout
     // exists (on Linux), which is what a write here must never wait on.
-    if (shared && this.fd === 1) void process.stdout;
-    this.#batchLimit = shared ? PIPE_BUF : FILE_BATCH;
-    this.#spareLimit = Math.max(SPARE_BATCHES, Math.floor(SPARE_BYTES / this.#batchLimit));
+    if (pipeOrSocket && this.fd === 1) void process.stdout;
+    const atomic = pipeOrSocket && options.otherWriters !== false;
+    this.batchBytes = atomic ? PIPE_BUF : LARGE_BATCH;
+    this.#spareLimit = Math.max(SPARE_BATCHES, Math.floor(SPARE_BYTES / this.batchBytes));
   }
 
   /** Queues one line (with its "\n"); it is written within FLUSH_MS, sooner in a full batch. */
@@ -108,7 +120,7 @@ export class LineOutput {
     // At most 3 bytes of UTF-8 per UTF-16 code unit; the exact count only when that bound
     // would not fit the batch being filled.
     let bytes = line.length * 3;
-    if (bytes > this.#batchLimit - this.#currentLength) bytes = Buffer.byteLength(line);
+    if (bytes > this.batchBytes - this.#currentLength) bytes = Buffer.byteLength(line);
     this.writeRendered(bytes, writeString, line);
   }
 
@@ -136,9 +148,9 @@ export class LineOutput {
     this.#currentLength = end;
     this.#bytes += bytes;
     // A line longer than a batch has a buffer of its own, which takes no other line.
-    if (buffer.length > this.#batchLimit) this.#seal();
+    if (buffer.length > this.batchBytes) this.#seal();
     if (this.#immediate) return;
-    if (this.#bytes >= this.#batchLimit && this.#partial === null) {
+    if (this.#bytes >= this.batchBytes && this.#partial === null) {
       this.#immediate = true;
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
@@ -177,14 +189,14 @@ export class LineOutput {
   /** The batch buffer with `bytes` free after #currentLength: the current one, or a new one. */
   #room(bytes: number): Buffer {
     const current = this.#current;
-    if (current !== null && this.#currentLength + bytes <= this.#batchLimit) return current;
+    if (current !== null && this.#currentLength + bytes <= this.batchBytes) return current;
     this.#seal();
     // Buffers of their own (allocUnsafeSlow): a pipe's 4 KiB batch would otherwise be a slice
     // of Buffer's 64 KiB pool, which #recycle cannot take back.
     let next: Buffer;
-    if (bytes > this.#batchLimit)
+    if (bytes > this.batchBytes)
       next = Buffer.allocUnsafeSlow(bytes); // a line of its own
-    else next = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#batchLimit);
+    else next = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.batchBytes);
     this.#current = next;
     this.#currentLength = 0;
     return next;
@@ -194,7 +206,7 @@ export class LineOutput {
   #seal(): void {
     if (this.#current !== null && this.#currentLength > 0) {
       this.#batches.push(this.#current.subarray(0, this.#currentLength));
-    } else if (this.#current !== null && this.#current.length === this.#batchLimit) {
+    } else if (this.#current !== null && this.#current.length === this.batchBytes) {
       this.#spare.push(this.#current); // unused: taken again by the next line
     }
     this.#current = null;
@@ -223,7 +235,7 @@ export class LineOutput {
 
   /** A batch is written: its buffer takes the next lines. */
   #recycle(batch: Buffer): void {
-    const limit = this.#batchLimit;
+    const limit = this.batchBytes;
     if (this.#spare.length >= this.#spareLimit) return;
     // A whole batch buffer (#room's), not the rest of a partial write or a line of its own.
     if (batch.byteOffset !== 0 || batch.buffer.byteLength !== limit) return;

@@ -14,17 +14,19 @@ export type { Logger } from "pino";
  * A pino logger writing JSON lines: `level` as a label ("info"), `time` as ISO 8601 UTC,
  * `pid`, `hostname`, then the fields, then `msg`. To stdout through a LineOutput (batched, off
  * the event loop, bounded; what waits is written on exit) unless `destination` is given: any
- * object with `write(line: string)`, which is how tests capture lines.
+ * object with `write(line: string)`, which is how tests capture lines. `output.otherWriters`:
+ * whether other processes write to the same stdout (LineOutput; default true).
  */
 export function createLogger(
   config: Pick<LogConfig, "level">,
   destination?: DestinationStream,
+  output: { otherWriters?: boolean } = {},
 ): Logger {
   let stream = destination;
   if (stream === undefined) {
-    const output = new LineOutput();
-    process.once("exit", () => output.flushSync());
-    stream = output;
+    const lines = new LineOutput({ otherWriters: output.otherWriters });
+    process.once("exit", () => lines.flushSync());
+    stream = lines;
   }
   return pino(
     {

@@ -239,7 +239,7 @@ export class ClusterPrimary implements PolicyTarget, TenantChangeTarget {
     const initial = await source.read();
     if (!initial.result.ok) throw new ConfigLoadError(initial.result.errors);
     const config = initial.result.config;
-    const logger = createLogger(config.log);
+    const logger = createLogger(config.log, undefined, { otherWriters: true });
     logStarted(logger, { version: o.version, configFile: file, workers: o.workers });
     const control = await ControlRuntime.open(config, file, logger);
     let primary: ClusterPrimary;

@@ -185,7 +185,11 @@ export class LinkgateRuntime implements PolicyTarget, TenantChangeTarget {
       config = initial.result.config;
       reloadFrom = { source, initial };
     }
-    let logger = createLogger(config.log, o.logDestination as never);
+    // A worker shares stdout with the other workers and the primary; a single process has it
+    // to itself, and writes larger batches.
+    let logger = createLogger(config.log, o.logDestination as never, {
+      otherWriters: o.worker !== undefined,
+    });
     let lifecycle = logger;
     if (o.worker !== undefined) {
       logger = logger.child({ worker: o.worker.id });

@@ -24,10 +24,21 @@ test("a short run routes every connection upstream and prints its rounds and the
   assert.match(r.stdout, /^median: [\d.]+ µs CPU\/conn$/m);
 });
 
+test("--lines pipe: every line reaches the reading process, in 64 KiB writes", () => {
+  const r = run("--connections", "3000", "--rounds", "2", "--lines", "pipe");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /connection lines at info to a pipe another process reads/);
+  // 3000 of the warm-up, 2 x 3000 measured, and the lifecycle lines (started, listening, ...).
+  const read = Number(r.stdout.match(/^the reader read (\d+) lines; 0 dropped/m)?.[1]);
+  assert.ok(read >= 9000 && read < 9020, r.stdout);
+  assert.match(r.stdout, /writes of up to 65536 bytes/);
+});
+
 test("a bad command line: exit 2, what is wrong, the usage", () => {
   for (const [args, why] of [
     [["--rounds", "0"], "--rounds takes a positive integer, not 0"],
     [["--log", "debug"], "--log takes info or warn"],
+    [["--lines", "file"], "--lines takes null or pipe"],
     [["--bogus", "1"], "unknown option --bogus"],
   ] as const) {
     const r = run(...args);

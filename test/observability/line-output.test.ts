@@ -8,17 +8,27 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { LineOutput } from "../../src/observability/line-output.js";
 
 const MODULE = fileURLToPath(new URL("../../src/observability/line-output.ts", import.meta.url));
 
-/** A child that writes `count` lines tagged `tag` through a LineOutput on its stdout. */
-function writerScript(tag: string, count: number, exit: "natural" | "process.exit"): string {
+/**
+ * A child that writes `count` lines tagged `tag` through a LineOutput on its stdout, made with
+ * `options` (a LineOutputOptions literal). With `report`, it writes its batch size to stderr.
+ */
+function writerScript(
+  tag: string,
+  count: number,
+  exit: "natural" | "process.exit",
+  options = "{}",
+  report = false,
+): string {
   return `
     import { LineOutput } from ${JSON.stringify(MODULE)};
-    const out = new LineOutput();
+    const out = new LineOutput(${options});
+    if (${report}) process.stderr.write("batchBytes " + out.batchBytes + "\\n");
     process.once("exit", () => {
       out.flushSync();
       if (out.droppedLines > 0) process.stderr.write("dropped " + out.droppedLines + "\\n");
@@ -47,6 +57,22 @@ function checkLines(text: string, expected: Record<string, number>): void {
   assert.deepEqual(seen, expected);
 }
 
+/**
+ * A pipe (a FIFO in a temporary directory) that cat(1) reads and discards, open for writing;
+ * both go when the test ends.
+ */
+function pipeToReader(t: TestContext): { dir: string; pipe: number } {
+  const dir = mkdtempSync(join(tmpdir(), "linkgate-lines-"));
+  const fifo = join(dir, "out.fifo");
+  assert.equal(spawnSync("mkfifo", [fifo]).status, 0, "mkfifo");
+  const reader = spawn("sh", ["-c", `cat "${fifo}" > /dev/null`], { stdio: "ignore" });
+  t.after(() => {
+    reader.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, pipe: openSync(fifo, "w") };
+}
+
 describe("LineOutput", () => {
   test("two processes writing to one pipe: every line whole, each process in order", async () => {
     const tsx = ["--import", "tsx", "--input-type=module", "-e"];
@@ -73,6 +99,52 @@ describe("LineOutput", () => {
     assert.equal(code, 0, stderr);
     assert.equal(stderr, "", "no line dropped");
     checkLines(Buffer.concat(chunks).toString(), { a: 20_000, b: 20_000 });
+  });
+
+  test("one process writing alone to a pipe: 64 KiB batches, every line whole and in order through a reader that stalls", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        writerScript("a", 20_000, "natural", "{ otherWriters: false }", true),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const chunks: Buffer[] = [];
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+    });
+    // Stall now and then, so that the pipe fills and 64 KiB batches are written in parts.
+    let stalls = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      chunks.push(d);
+      if (chunks.length % 20 === 0 && stalls < 10) {
+        stalls++;
+        child.stdout.pause();
+        setTimeout(() => child.stdout.resume(), 30);
+      }
+    });
+    const code = await new Promise((r) => child.on("close", r));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "batchBytes 65536\n", "64 KiB batches, no line dropped");
+    assert.ok(stalls > 0, "the reader stalled");
+    checkLines(Buffer.concat(chunks).toString(), { a: 20_000 });
+  });
+
+  test("batch size: PIPE_BUF only on a pipe other processes write to", (t) => {
+    const { dir, pipe } = pipeToReader(t);
+    const file = openSync(join(dir, "out.log"), "w");
+    const size = (fd: number, otherWriters?: boolean) =>
+      new LineOutput(otherWriters === undefined ? { fd } : { fd, otherWriters }).batchBytes;
+    assert.equal(size(pipe), 4096, "a pipe, by default: others may write to it");
+    assert.equal(size(pipe, true), 4096);
+    assert.equal(size(pipe, false), 65_536, "a pipe this process writes alone");
+    assert.equal(size(file), 65_536, "a file");
+    assert.equal(size(file, false), 65_536);
   });
 
   test("process.exit() right after writing: the waiting lines are written first", () => {
@@ -183,15 +255,7 @@ describe("LineOutput", () => {
   });
 
   test("to a pipe, a burst of lines reuses the batch buffers the burst before it used", async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "linkgate-lines-"));
-    const fifo = join(dir, "out.fifo");
-    assert.equal(spawnSync("mkfifo", [fifo]).status, 0, "mkfifo");
-    const reader = spawn("sh", ["-c", `cat "${fifo}" > /dev/null`], { stdio: "ignore" });
-    t.after(() => {
-      reader.kill();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const out = new LineOutput({ fd: openSync(fifo, "w") }); // 4 KiB batches: a pipe
+    const out = new LineOutput({ fd: pipeToReader(t).pipe }); // 4 KiB batches: a pipe
     const allocations = t.mock.method(Buffer, "allocUnsafeSlow");
     const line = `${JSON.stringify({ msg: "connection", pad: "x".repeat(420) })}\n`;
     const perBurst: number[] = [];

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { fstatSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { LogConfig } from "../../src/config/types.js";
 import {
   createLogger,
+  lineOutputOf,
   logDraining,
   logListening,
   logReload,
@@ -236,5 +238,19 @@ describe("lifecycle lines", () => {
     assert.equal(lines[3].kept, "previous policy");
     assert.deepEqual([lines[4].activeConnections, lines[4].signal], [12, "SIGTERM"]);
     assert.equal(lines[5].forcedConnections, 1);
+  });
+});
+
+describe("createLogger's standard output", () => {
+  it("writes 64 KiB batches when no other process writes to it, else PIPE_BUF on a pipe", () => {
+    const stdout = fstatSync(1);
+    const shareable = stdout.isFIFO() || stdout.isSocket();
+    const alone = lineOutputOf(createLogger({ level: "warn" }, undefined, { otherWriters: false }));
+    const shared = lineOutputOf(createLogger({ level: "warn" }, undefined, { otherWriters: true }));
+    const byDefault = lineOutputOf(createLogger({ level: "warn" }));
+    assert.equal(alone?.batchBytes, 65_536);
+    assert.equal(shared?.batchBytes, shareable ? 4096 : 65_536);
+    assert.equal(byDefault?.batchBytes, shared?.batchBytes, "the default: others may write");
+    assert.equal(lineOutputOf(capture().logger), null, "a test's destination is not a LineOutput");
   });
 });
