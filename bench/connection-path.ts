@@ -92,8 +92,8 @@ const {
  * does, and a full pipe then waits for the reader instead of dropping lines (waiting takes no
  * CPU); what it measures is the cost of the writes themselves.
  */
-function openLines(tmp: string): { fd: number; linesRead: () => Promise<number> } {
-  if (LINES === "null") return { fd: openSync("/dev/null", "w"), linesRead: async () => -1 };
+function openLines(tmp: string): { fd: number; linesRead: Promise<number> | null } {
+  if (LINES === "null") return { fd: openSync("/dev/null", "w"), linesRead: null };
   const fifo = join(tmp, "lines");
   const made = spawnSync("mkfifo", [fifo]);
   if (made.status !== 0) throw new Error(`mkfifo: ${made.stderr}`);
@@ -105,9 +105,15 @@ function openLines(tmp: string): { fd: number; linesRead: () => Promise<number> 
   reader.stdout.on("data", (d: Buffer) => {
     out += d;
   });
-  const ended = new Promise<number>((resolve) => reader.on("close", () => resolve(Number(out))));
+  const linesRead = new Promise<number>((resolve, reject) =>
+    reader.on("close", (code) => {
+      const count = Number(out.trim());
+      if (code === 0 && out.trim() !== "" && Number.isInteger(count)) resolve(count);
+      else reject(new Error(`the pipe's reader (wc -l) exited with ${code}: "${out.trim()}"`));
+    }),
+  );
   const fd = openSync(fifo, "w"); // waits for the reader to open its end
-  return { fd, linesRead: () => ended };
+  return { fd, linesRead };
 }
 
 /** A socket that goes nowhere: writes are taken whole, everything else is a no-op. */
@@ -294,8 +300,8 @@ async function main(): Promise<void> {
   await rt.stop();
   lines.flushSync();
   closeSync(output.fd);
-  const read = await output.linesRead();
-  if (read >= 0) {
+  if (output.linesRead !== null) {
+    const read = await output.linesRead;
     console.log(
       `the reader read ${read} lines; ${lines.droppedLines} dropped (writes of up to ${lines.batchBytes} bytes)`,
     );

@@ -5,7 +5,7 @@
  */
 import { type DestinationStream, type Level, type Logger, pino } from "pino";
 import type { HostPort, LogConfig } from "../config/types.js";
-import { LineOutput } from "./line-output.js";
+import { LineOutput, type LineOutputOptions } from "./line-output.js";
 import type { ConnectionRecord } from "./types.js";
 
 export type { Logger } from "pino";
@@ -20,11 +20,11 @@ export type { Logger } from "pino";
 export function createLogger(
   config: Pick<LogConfig, "level">,
   destination?: DestinationStream,
-  output: { otherWriters?: boolean } = {},
+  output: Pick<LineOutputOptions, "otherWriters"> = {},
 ): Logger {
   let stream = destination;
   if (stream === undefined) {
-    const lines = new LineOutput({ otherWriters: output.otherWriters });
+    const lines = new LineOutput(output);
     process.once("exit", () => lines.flushSync());
     stream = lines;
   }
