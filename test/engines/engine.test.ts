@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { describe, test } from "node:test";
-import { sharedWriteBuffer } from "../../src/dataplane/engine.js";
+import { type EngineSocket, sharedWriteBuffer } from "../../src/dataplane/engine.js";
 import { runtimeEngine as engine } from "../../src/dataplane/engines/index.js";
-import { delay, freePort, withTimeout } from "../helpers/programs.js";
+import { delay, freePort, waitFor, withTimeout } from "../helpers/programs.js";
 import { countRawCalls, enginePair, FIN_CALLS, recorder, resumeAndHash, sha } from "./pair.js";
 
 const fin = FIN_CALLS[engine.name];
@@ -161,6 +161,28 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     engine.connect("127.0.0.1", closedPort, refused);
     await refused.saw("close");
     assert.deepEqual(refused.events, ["error:ECONNREFUSED", "close"]);
+  });
+
+  test("an accepted socket's remoteAddress and remotePort are the peer's", async (t) => {
+    const accepted: EngineSocket[] = [];
+    const server = await engine.listen({ host: "127.0.0.1", port: 0 }, (s) => {
+      accepted.push(s);
+      return recorder();
+    });
+    const client = net.connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.3" });
+    t.after(() => {
+      client.destroy();
+      for (const s of accepted) s.destroy();
+      server.stopAccepting();
+    });
+    await withTimeout(
+      new Promise((resolve, reject) => client.once("connect", resolve).once("error", reject)),
+      5000,
+      "the connect",
+    );
+    await waitFor(() => accepted.length === 1, { what: "the accept" });
+    assert.equal(accepted[0].remoteAddress, "127.0.0.3");
+    assert.equal(accepted[0].remotePort, client.localPort);
   });
 
   test("listen(): a port in use is refused with the errno", async (t) => {

@@ -7,6 +7,8 @@
 /** A Bun TCP socket; `data` is whatever linkgate attached to it. */
 export interface BunSocket<Data> {
   data: Data;
+  /** The socket's file descriptor. */
+  readonly fd: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;

@@ -12,9 +12,11 @@
  *   event: that FIN is reported here before the close;
  * - socket errors (a reset, a broken pipe) arrive as the close event's error;
  * - every read is a new buffer of its own: there is no shared read buffer to protect, so
- *   queued writes keep the buffers they are given (but for engine.ts's sharedWriteBuffer).
+ *   queued writes keep the buffers they are given (but for engine.ts's sharedWriteBuffer);
+ * - `remoteAddress` and `remotePort` make a getpeername(2) each: peer-name.ts makes one.
  */
 import cluster from "node:cluster";
+import type { SocketAddressText } from "../../../ip/sockaddr.js";
 import {
   type Engine,
   type EngineServer,
@@ -24,8 +26,12 @@ import {
   sharedWriteBuffer,
 } from "../../engine.js";
 import { type BunSocket, type BunSocketError, type BunSocketHandlers, bunApi } from "./bun-api.js";
+import { readPeer } from "./peer-name.js";
 
 type Raw = BunSocket<BunEngineSocket>;
+
+/** readPeer's output, reused: sockets are constructed one at a time. */
+const peer: SocketAddressText = { address: "", port: 0 };
 
 class BunEngineSocket implements EngineSocket {
   /** Null until a dialled socket connects. */
@@ -47,8 +53,9 @@ class BunEngineSocket implements EngineSocket {
     this.owner = owner;
     // Read once, for accepted sockets only: the connection's record needs the client's.
     if (raw !== null) {
-      this.remoteAddress = raw.remoteAddress ?? "";
-      this.remotePort = raw.remotePort ?? 0;
+      readPeer(raw, peer);
+      this.remoteAddress = peer.address;
+      this.remotePort = peer.port;
     }
   }
 
