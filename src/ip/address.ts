@@ -12,6 +12,29 @@ export function formatIPv4(bytes: Uint8Array, off: number): string {
 }
 
 /**
+ * IPv4 texts by address, for the addresses of every connection (the TCP peer, the PROXY
+ * header's source and destination): those repeat (a load balancer's few addresses, the
+ * endpoint's, a client's pool of connections), and on Bun a remembered text costs a third of
+ * making one and reading it back (the template's rope is flattened when the connection line
+ * reads it). Bounded: forgotten all at once when full.
+ */
+const ipv4Texts = new Map<number, string>();
+const IPV4_TEXTS_MAX = 4096;
+
+/** `formatIPv4`, the same string for the same address while it is remembered. */
+export function ipv4Text(bytes: Uint8Array, off: number): string {
+  const key =
+    ((bytes[off] << 24) | (bytes[off + 1] << 16) | (bytes[off + 2] << 8) | bytes[off + 3]) >>> 0;
+  let text = ipv4Texts.get(key);
+  if (text === undefined) {
+    text = formatIPv4(bytes, off);
+    if (ipv4Texts.size >= IPV4_TEXTS_MAX) ipv4Texts.clear();
+    ipv4Texts.set(key, text);
+  }
+  return text;
+}
+
+/**
  * RFC 5952 text of the 16 bytes at `off`: lower-case hex, no leading zeros, the longest run of
  * two or more zero groups (the first on a tie) shortened to "::", and IPv4-mapped addresses
  * (::ffff:0:0/96) in mixed notation.

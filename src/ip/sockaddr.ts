@@ -6,7 +6,7 @@
  *   sockaddr_in:  family u16 | port u16 | address 4 bytes | zero 8 bytes      (16 bytes)
  *   sockaddr_in6: family u16 | port u16 | flow info u32 | address 16 bytes | scope id u32 (28)
  */
-import { formatIPv4, formatIPv6 } from "./address.js";
+import { formatIPv6, ipv4Text } from "./address.js";
 
 /** Room for either: sizeof(struct sockaddr_in6). */
 export const SOCKADDR_BYTES = 28;
@@ -21,14 +21,6 @@ export interface SocketAddressText {
 }
 
 /**
- * IPv4 texts by address, bounded. The peers of a listener behind a load balancer are a few of
- * its addresses: each one's text is made once and then shared, so the trusted-peer check and
- * the connection line see the same string for every connection from it.
- */
-const ipv4Texts = new Map<number, string>();
-const IPV4_TEXTS_MAX = 4096;
-
-/**
  * Decodes the `length` bytes of a sockaddr from getpeername(2) into `into` (the address as
  * `formatIPv4` / `formatIPv6` write it, RFC 5952 for IPv6 with IPv4-mapped ones in mixed
  * notation). False, `into` untouched, for any other family or a short length.
@@ -40,14 +32,8 @@ export function decodeSockaddr(
 ): boolean {
   const family = bytes[0] | (bytes[1] << 8);
   if (family === AF_INET && length >= 16) {
-    const key = ((bytes[4] << 24) | (bytes[5] << 16) | (bytes[6] << 8) | bytes[7]) >>> 0;
-    let text = ipv4Texts.get(key);
-    if (text === undefined) {
-      text = formatIPv4(bytes, 4);
-      if (ipv4Texts.size >= IPV4_TEXTS_MAX) ipv4Texts.clear();
-      ipv4Texts.set(key, text);
-    }
-    into.address = text;
+    // A listener's peers are a load balancer's few addresses: their texts are remembered.
+    into.address = ipv4Text(bytes, 4);
   } else if (family === AF_INET6 && length >= 24) {
     into.address = formatIPv6(bytes, 8);
   } else {

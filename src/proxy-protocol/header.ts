@@ -7,7 +7,7 @@
  * bytes it was decoded from, so those bytes must not be modified while the header is in use
  * (sockets never reuse the buffers they emit; the decoder's own buffer is never reused).
  */
-import { formatIPv4, formatIPv6 } from "../ip/address.js";
+import { formatIPv6, ipv4Text } from "../ip/address.js";
 import {
   type Command,
   type Family,
@@ -170,7 +170,7 @@ export class ProxyHeader {
     switch (this._famByte) {
       case 0x11:
       case 0x12:
-        return { address: formatIPv4(b, a + 4 * which), port: b.readUInt16BE(a + 8 + 2 * which) };
+        return { address: ipv4Text(b, a + 4 * which), port: b.readUInt16BE(a + 8 + 2 * which) };
       case 0x21:
       case 0x22:
         return {

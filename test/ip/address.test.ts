@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { formatIPv6, parseIp, parseIpPort, parsePort } from "../../src/ip/address.js";
+import {
+  formatIPv4,
+  formatIPv6,
+  ipv4Text,
+  parseIp,
+  parseIpPort,
+  parsePort,
+} from "../../src/ip/address.js";
 
 function v6(text: string): string {
   const parsed = parseIp(text);
@@ -113,5 +120,23 @@ describe("ports and host:port", () => {
     assert.equal(parseIpPort("2001:db8::1:443"), null, "bare IPv6 needs brackets");
     assert.equal(parseIpPort("10.0.0.1"), null);
     assert.equal(parseIpPort("[10.0.0.1]:80"), null);
+  });
+});
+
+describe("ipv4Text: remembered IPv4 texts", () => {
+  test("the dotted quad at the offset, past the bound on remembered addresses and again", () => {
+    const bytes = new Uint8Array(6);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 10_000; i++) {
+        bytes.set([0xff, 10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff, 0xff]);
+        assert.equal(ipv4Text(bytes, 1), `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`);
+      }
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (b) => {
+        assert.equal(ipv4Text(b, 0), formatIPv4(b, 0));
+        assert.equal(ipv4Text(b, 0), [...b].join("."));
+      }),
+    );
   });
 });
