@@ -236,7 +236,7 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
       }
     }
     this.deadlineList?.delete(this);
-    this.pending = [];
+    this.pending.length = 0; // lets go of the chunks; no new array
     this.client.destroy();
     this.upstream?.destroy();
   }
@@ -547,7 +547,6 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
     // One write: a fresh PROXY v2 header, then the client's bytes exactly as received
     // (ClientHello included), in one buffer, so the upstream usually gets them in one segment.
     const pending = this.pending;
-    this.pending = [];
     const routing = (this.decidedBy as CompiledPolicy).config.routing;
     let local: { address: string; port: number } | null = null;
     // Only a `none` listener (no header) needs the local address: skip the getsockname.
@@ -577,6 +576,8 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
       first = pending.length === 1 ? pending[0] : Buffer.concat(pending);
       firstLength = first.length;
     }
+    // The bytes are in `first` now: the list is emptied, not replaced (no new array).
+    pending.length = 0;
     if (!this.enter(State.Relay)) return;
     // Written: the header (and the chunk it is a view of) is not needed any more.
     this.header = null;
