@@ -17,7 +17,7 @@ import {
   renderConnectionLine,
 } from "../../src/observability/logger.js";
 import type { ConnectionRecord } from "../../src/observability/types.js";
-import { logConnection } from "./fixtures.js";
+import { logConnection, record as sampleRecord } from "./fixtures.js";
 
 function capture(): { lines: string[]; write(s: string): void } {
   const lines: string[] = [];
@@ -216,5 +216,20 @@ test("connection lines through a LineOutput are what pino writes", () => {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("integers render as String() renders them at every digit boundary and across the 32-bit range", () => {
+  const values: number[] = [0, 2 ** 31 - 1, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER];
+  for (let p = 1; p <= 1e15; p *= 10) values.push(p - 1, p, p + 1);
+  // A stride through the 32-bit range, where the renderer divides by 10 as (x * 0.1) | 0.
+  for (let n = 7; n < 2 ** 31; n += 1_000_003) values.push(n);
+  const out = Buffer.alloc(4096);
+  for (const n of values) {
+    const r = sampleRecord({ bytesFromClient: n, bytesToClient: n });
+    const input = { level: "info" as Level, time: 0, bindings: new Uint8Array(0), record: r };
+    const end = renderConnectionLine(out, 0, input);
+    const line = out.toString("utf8", 0, end);
+    assert.match(line, new RegExp(`"bytesFromClient":${n},"bytesToClient":${n},`), String(n));
   }
 });
