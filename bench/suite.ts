@@ -252,7 +252,7 @@ const env: Env = {
 if (env.cpuProfDir !== null) {
   mkdirSync(env.cpuProfDir, { recursive: true });
   notes.push(
-    "linkgate (1 process) ran under `--cpu-prof`: its figures include the profiler's cost.",
+    "linkgate's one-process systems ran under `--cpu-prof`: their figures include the profiler's cost.",
   );
 }
 

@@ -499,6 +499,9 @@ export async function startSystem(
       proc = new Proc(BUN, [...profile, cli.args.at(-1) as string, ...serve], {
         name: label,
         cwd: cli.cwd,
+        // Profiled, serve does not run itself again to set its heap settings (src/cli/engine.ts):
+        // they are given here, so the profile is of linkgate as it serves.
+        env: profile.length > 0 ? withBunHeapEnv(process.env) : undefined,
         execWrapper: env.helper,
         countOnly: isConnectionLine,
       });

@@ -56,8 +56,20 @@ export function switchEngine(engine: EngineName): string | null {
     return "--engine node: this is Bun; start linkgate with Node.js (node bin/linkgate.js, npx linkgate)";
   }
   if (runtime === "bun") {
-    // Bun's own options (--smol, --cpu-prof, ...) go with it; only the environment changes.
+    // Bun's own options (--smol, ...) go with it; only the environment changes.
     if (!lacksBunHeapEnv(process.env) || typeof process.execve !== "function") return null;
+    if (process.execArgv.some((option) => option.startsWith("--cpu-prof"))) {
+      // Bun's CPU profiler interrupts the process with SIGPWR; one that lands as execve
+      // replaces the image finds no handler there and kills it (seen: 1 start in 3). So a
+      // profiled process is not run again: it serves without the settings, and says so.
+      const settings = Object.entries(withBunHeapEnv({}))
+        .map(([name, value]) => `${name}=${value}`)
+        .join(" ");
+      process.stderr.write(
+        `linkgate: Bun's CPU profiler is on, so serve does not run itself again to set ${settings}; set them in the environment to profile with them\n`,
+      );
+      return null;
+    }
     return execBun(process.execPath, process.execArgv);
   }
   const bun = bunExecutable();

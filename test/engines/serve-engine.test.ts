@@ -127,6 +127,34 @@ describe("linkgate serve --engine bun", () => {
     assert.equal(await withTimeout(s.exited, 10_000, "the drain"), 0);
   });
 
+  test("under Bun's CPU profiler serve does not run itself again (SIGPWR could kill it): it says so, serves and writes the profile", {
+    timeout: 60_000,
+  }, async (t) => {
+    const { bun, file } = await bunAndConfig(t);
+    const profiles = await tempDir(t);
+    // Several starts: the execve this avoids killed about one start in three.
+    for (let start = 0; start < 3; start++) {
+      const s = spawnServe(
+        t,
+        ["-c", file],
+        {},
+        {
+          executable: bun,
+          options: ["--cpu-prof", `--cpu-prof-dir=${profiles}`],
+        },
+      );
+      await serveStarted(s);
+      const pid = s.child.pid as number;
+      assert.match(s.stderr(), /Bun's CPU profiler is on, so serve does not run itself again/);
+      assert.match(s.stderr(), /MIMALLOC_PURGE_DELAY=10000/);
+      assert.equal(environOf(pid).get("MIMALLOC_PURGE_DELAY"), undefined, "not run again");
+      s.child.kill("SIGTERM");
+      assert.equal(await withTimeout(s.exited, 10_000, "the drain"), 0);
+    }
+    const written = readdirSync(profiles).filter((f) => f.endsWith(".cpuprofile"));
+    assert.equal(written.length, 3, `one profile per start: ${written.join(", ")}`);
+  });
+
   test("a purge delay the operator set is kept, on Bun started directly and from Node.js", {
     timeout: 60_000,
   }, async (t) => {
