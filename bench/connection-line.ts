@@ -11,114 +11,51 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { ConnectionRecord } from "../src/observability/index.js";
 import {
   type ConnectionLineInput,
-  connectionLineMaxBytes,
+  connectionLineFields,
   renderConnectionLine,
 } from "../src/observability/logger.js";
+import { type LineRender, renderVaryingLines } from "./lib/line-load.js";
 
 const USAGE = "usage: npm run bench:line [-- --lines N --rounds N]";
 
+/** The command line, or a one-line error and exit 2. */
 function parseOptions(argv: string[]): { lines: number; rounds: number } {
   const o = { lines: 1_000_000, rounds: 5 };
+  const fail = (why: string): never => {
+    process.stderr.write(`bench:line: ${why}\n${USAGE}\n`);
+    process.exit(2);
+  };
   for (let i = 0; i < argv.length; i += 2) {
-    const key = { "--lines": "lines", "--rounds": "rounds" }[argv[i]] as
+    const [flag, value] = [argv[i], argv[i + 1]];
+    const key = { "--lines": "lines", "--rounds": "rounds" }[flag] as
       | "lines"
       | "rounds"
       | undefined;
-    const n = Number(argv[i + 1]);
-    if (key === undefined || !Number.isInteger(n) || n < 1) {
-      process.stderr.write(`bench:line: bad option ${argv[i]} ${argv[i + 1] ?? ""}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    o[key] = n;
+    if (key === undefined) fail(`unknown option ${flag}`);
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) fail(`${flag} takes a positive integer, not ${value}`);
+    o[key as "lines" | "rounds"] = n;
   }
   return o;
 }
 
 /** One round of `lines` lines through `render`: ns per line. */
-function round(lines: number, render: (b: Buffer, at: number, i: ConnectionLineInput) => number) {
-  const peer = { address: "10.0.0.5", port: 41_234 };
-  const source = { address: "172.31.7.9", port: 50_123 };
-  const record: ConnectionRecord = {
-    listener: "privatelink",
-    peer,
-    proxySource: source,
-    proxyDestination: { address: "10.0.9.1", port: 443 },
-    link: "aws:vpce-0123456789abcdef0",
-    sni: "megacorp.privatelink.example.com",
-    tenant: "megacorp",
-    decision: "allow",
-    reason: "POLICY_LINK_ALLOWED",
-    rule: { index: 0, description: "prod VPC" },
-    upstreamError: null,
-    closedBy: null,
-    errno: null,
-    upstream: "10.0.9.9:443",
-    bytesFromClient: 1_517,
-    bytesToClient: 6_143,
-    handshakeMs: 1.234,
-    durationMs: 2_500.0004,
-  };
-  const input: ConnectionLineInput = {
-    level: "info",
-    time: Date.now(),
-    bindings: Buffer.from(',"pid":12345,"hostname":"lg-eu-1a"'),
-    record,
-  };
-  const out = Buffer.allocUnsafeSlow(64 * 1024);
-  let at = 0;
-  let seed = 1;
-  const next = (range: number) => {
-    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-    return seed % range;
-  };
+function round(lines: number, render: LineRender): number {
   const t0 = performance.now();
-  for (let i = 0; i < lines; i++) {
-    peer.port = 1024 + next(64_000);
-    source.port = 1024 + next(64_000);
-    record.bytesFromClient = 517 + next(4000);
-    record.bytesToClient = next(100_000);
-    record.handshakeMs = next(5000) / 1000;
-    record.durationMs = next(50_000) / 1000;
-    input.time = Date.now();
-    if (at + connectionLineMaxBytes(input) > out.length) at = 0;
-    at = render(out, at, input);
-  }
+  renderVaryingLines(lines, render);
   return ((performance.now() - t0) * 1e6) / lines;
 }
 
-/** The same fields as one JSON.stringify, then Buffer#write: a generic logger's way. */
+/** The same fields through JSON.stringify, then Buffer#write: a generic JSON logger's way. */
 function stringifyLine(b: Buffer, at: number, input: ConnectionLineInput): number {
-  const r = input.record;
   const line = `${JSON.stringify({
     level: input.level,
     time: new Date(input.time).toISOString(),
     pid: 12345,
     hostname: "lg-eu-1a",
-    listener: r.listener,
-    peerAddress: r.peer.address,
-    peerPort: r.peer.port,
-    proxySrcAddress: r.proxySource?.address ?? null,
-    proxySrcPort: r.proxySource?.port ?? null,
-    proxyDstAddress: r.proxyDestination?.address ?? null,
-    proxyDstPort: r.proxyDestination?.port ?? null,
-    link: r.link,
-    sni: r.sni,
-    tenant: r.tenant,
-    decision: r.decision,
-    reason: r.reason,
-    rule: r.rule?.index ?? null,
-    ruleDescription: r.rule?.description ?? null,
-    upstream: r.upstream,
-    upstreamError: r.upstreamError,
-    closedBy: r.closedBy,
-    errno: r.errno,
-    bytesFromClient: r.bytesFromClient,
-    bytesToClient: r.bytesToClient,
-    handshakeMs: r.handshakeMs,
-    durationMs: r.durationMs,
+    ...connectionLineFields(input.record),
     msg: "connection",
   })}\n`;
   return at + b.write(line, at);
@@ -138,12 +75,15 @@ if (process.argv.includes("--child")) {
     rendered.push(round(options.lines, renderConnectionLine));
     stringified.push(round(options.lines, stringifyLine));
   }
-  process.stdout.write(`${JSON.stringify({ rendered, stringified })}\n`);
+  const runtime = process.versions.bun
+    ? `Bun ${process.versions.bun}`
+    : `Node.js ${process.version}`;
+  process.stdout.write(`${JSON.stringify({ runtime, rendered, stringified })}\n`);
 } else {
   const self = fileURLToPath(import.meta.url);
   const args = ["--child", ...process.argv.slice(2)];
   const runtimes = [
-    { name: `Node.js ${process.version}`, command: process.execPath, args: ["--import", "tsx"] },
+    { name: "Node.js", command: process.execPath, args: ["--import", "tsx"] },
     { name: "Bun", command: "bun", args: [] },
   ];
   console.log(
@@ -155,11 +95,13 @@ if (process.argv.includes("--child")) {
       process.stderr.write(`bench:line: ${r.name} failed (${run.status}): ${run.stderr}\n`);
       process.exit(1);
     }
-    const { rendered, stringified } = JSON.parse(run.stdout) as Record<string, number[]>;
-    const version =
-      r.command === "bun" ? `Bun ${spawnSync("bun", ["--version"]).stdout}`.trim() : r.name;
+    const { runtime, rendered, stringified } = JSON.parse(run.stdout) as {
+      runtime: string;
+      rendered: number[];
+      stringified: number[];
+    };
     console.log(
-      `  ${version}: renderConnectionLine ${median(rendered).toFixed(0)} ns, JSON.stringify ${median(stringified).toFixed(0)} ns (${(median(rendered) / median(stringified)).toFixed(2)}x); rounds ${rendered.map((n) => n.toFixed(0)).join(", ")} / ${stringified.map((n) => n.toFixed(0)).join(", ")}`,
+      `  ${runtime}: renderConnectionLine ${median(rendered).toFixed(0)} ns, JSON.stringify ${median(stringified).toFixed(0)} ns (${(median(rendered) / median(stringified)).toFixed(2)}x); rounds ${rendered.map((n) => n.toFixed(0)).join(", ")} / ${stringified.map((n) => n.toFixed(0)).join(", ")}`,
     );
   }
 }

@@ -286,39 +286,45 @@ export function connectionLine(
   return out.toString("utf8", 0, renderConnectionLine(out, 0, input));
 }
 
+/**
+ * The connection line's fields, in its order, as a generic JSON logger would be given them:
+ * what pino serializes in `logConnectionWithPino`, and what `npm run bench:line` hands
+ * JSON.stringify as the renderer's yardstick.
+ */
+export function connectionLineFields(record: ConnectionRecord): Record<string, unknown> {
+  const { peer, proxySource: src, proxyDestination: dst, rule } = record;
+  return {
+    listener: record.listener,
+    peerAddress: peer.address,
+    peerPort: peer.port,
+    proxySrcAddress: src === null ? null : src.address,
+    proxySrcPort: src === null ? null : src.port,
+    proxyDstAddress: dst === null ? null : dst.address,
+    proxyDstPort: dst === null ? null : dst.port,
+    link: record.link,
+    sni: record.sni,
+    tenant: record.tenant,
+    decision: record.decision,
+    reason: record.reason,
+    rule: rule === null ? null : rule.index,
+    ruleDescription: rule === null ? null : rule.description,
+    upstream: record.upstream,
+    upstreamError: record.upstreamError,
+    closedBy: record.closedBy,
+    errno: record.errno,
+    bytesFromClient: record.bytesFromClient,
+    bytesToClient: record.bytesToClient,
+    handshakeMs: record.handshakeMs === null ? null : ms(record.handshakeMs),
+    durationMs: ms(record.durationMs),
+  };
+}
+
 /** The same line through pino's own serializer: the reference the connection line must equal. */
 export function logConnectionWithPino(logger: Logger, record: ConnectionRecord): void {
   if (logger.levelVal > WARN) return;
   const level = connectionLogLevel(record);
   if (level === "info" && logger.levelVal > INFO) return;
-  const { peer, proxySource: src, proxyDestination: dst, rule } = record;
-  logger[level](
-    {
-      listener: record.listener,
-      peerAddress: peer.address,
-      peerPort: peer.port,
-      proxySrcAddress: src === null ? null : src.address,
-      proxySrcPort: src === null ? null : src.port,
-      proxyDstAddress: dst === null ? null : dst.address,
-      proxyDstPort: dst === null ? null : dst.port,
-      link: record.link,
-      sni: record.sni,
-      tenant: record.tenant,
-      decision: record.decision,
-      reason: record.reason,
-      rule: rule === null ? null : rule.index,
-      ruleDescription: rule === null ? null : rule.description,
-      upstream: record.upstream,
-      upstreamError: record.upstreamError,
-      closedBy: record.closedBy,
-      errno: record.errno,
-      bytesFromClient: record.bytesFromClient,
-      bytesToClient: record.bytesToClient,
-      handshakeMs: record.handshakeMs === null ? null : ms(record.handshakeMs),
-      durationMs: ms(record.durationMs),
-    },
-    "connection",
-  );
+  logger[level](connectionLineFields(record), "connection");
 }
 
 // Lifecycle lines. Each takes a details object so callers can add fields; the named ones are
