@@ -499,9 +499,10 @@ export async function startSystem(
       proc = new Proc(BUN, [...profile, cli.args.at(-1) as string, ...serve], {
         name: label,
         cwd: cli.cwd,
-        // Profiled, serve does not run itself again to set its heap settings (src/cli/engine.ts):
-        // they are given here, so the profile is of linkgate as it serves.
-        env: profile.length > 0 ? withBunHeapEnv(process.env) : undefined,
+        // The heap settings serve would run itself again to set (src/cli/engine.ts), given
+        // here as the floors get them: the same process, and no execve for Bun's profiler
+        // (--cpu-prof) to race with.
+        env: withBunHeapEnv(process.env),
         execWrapper: env.helper,
         countOnly: isConnectionLine,
       });
