@@ -57,4 +57,12 @@ describe("HostResolver", () => {
     assert.equal(after.resolve("newco.api.example.com"), "newco");
     assert.equal(before.resolve("newco.api.example.com"), null);
   });
+
+  test("without patterns: exact names only, nothing else resolves", () => {
+    const r = new HostResolver(new Map([["portal.example.com", "megacorp"]]), new Map(), []);
+    for (let round = 0; round < 2; round++) {
+      assert.equal(r.resolve("portal.example.com"), "megacorp");
+      assert.equal(r.resolve("megacorp.api.example.com"), null);
+    }
+  });
 });

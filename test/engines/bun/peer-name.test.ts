@@ -89,6 +89,17 @@ describe("the Bun engine's peer: one getpeername(2)", () => {
     assert.deepEqual(getters, ffi);
   });
 
+  test("a call that fails (no such descriptor, a socket already reset) falls back to the getters", () => {
+    const into = { address: "before", port: 1 };
+    const fake = (remoteAddress: string | undefined, remotePort: number | undefined) =>
+      ({ fd: -1, remoteAddress, remotePort }) as unknown as BunSocket<unknown>;
+    readPeer(fake("10.1.2.3", 4567), into);
+    assert.deepEqual(into, { address: "10.1.2.3", port: 4567 });
+    // The getters cannot tell either: no address, and the port is not read.
+    readPeer(fake(undefined, 4567), into);
+    assert.deepEqual(into, { address: "", port: 0 });
+  });
+
   test("strace: one getpeername(2) per accepted socket, where Bun's getters make two", (t) => {
     if (!requireProgram(t, "strace", "strace")) return;
     const count = (mode: string) => {
