@@ -29,7 +29,13 @@ import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../errors/index.js";
 import { parseIpInto } from "../ip/address.js";
 import type { ConnectionRecord, Decision, Endpoint } from "../observability/types.js";
-import type { CompiledPolicy, DecisionInput, PolicyDecision } from "../policy/index.js";
+import type {
+  CompiledPolicy,
+  DecisionInput,
+  PolicyDecision,
+  RegistryItem,
+  TenantConnections,
+} from "../policy/index.js";
 import {
   type LinkIdentity,
   DONE as PP_DONE,
@@ -99,7 +105,7 @@ const headerInputScratch: UpstreamHeaderInput = {
   tenant: null,
 };
 
-export class Connection implements DeadlineItem, LiveItem, SocketOwner {
+export class Connection implements DeadlineItem, LiveItem, RegistryItem, SocketOwner {
   readonly listener: ListenerRuntime;
   readonly client: EngineSocket;
   upstream: EngineSocket | null = null;
@@ -158,6 +164,10 @@ export class Connection implements DeadlineItem, LiveItem, SocketOwner {
   liveListed = false;
   livePrev: LiveItem | null = null;
   liveNext: LiveItem | null = null;
+  // Its tenant's list in the gateway's registry, while registered (policy/registry.ts).
+  registryList: TenantConnections | null = null;
+  registryPrev: RegistryItem | null = null;
+  registryNext: RegistryItem | null = null;
   finished = false;
 
   constructor(listener: ListenerRuntime, client: EngineSocket) {

@@ -10,4 +10,4 @@ export {
   ruleIdOf,
   type Verdict,
 } from "./policy.js";
-export { ConnectionRegistry } from "./registry.js";
+export { ConnectionRegistry, type RegistryItem, type TenantConnections } from "./registry.js";

@@ -1,10 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConnectionRegistry } from "../../src/policy/index.js";
+import { ConnectionRegistry, type RegistryItem } from "../../src/policy/index.js";
+
+interface Item extends RegistryItem {
+  id: number;
+}
+
+function item(id: number): Item {
+  return { id, registryList: null, registryPrev: null, registryNext: null };
+}
 
 test("ConnectionRegistry: by tenant, each connection once, tenants gone when empty", () => {
-  const r = new ConnectionRegistry<{ id: number }>();
-  const [a, b, c] = [{ id: 1 }, { id: 2 }, { id: 3 }];
+  const r = new ConnectionRegistry<Item>();
+  const [a, b, c] = [item(1), item(2), item(3)];
   r.add("megacorp", a);
   r.add("megacorp", a); // twice: counted once
   r.add("megacorp", b);
@@ -16,6 +24,7 @@ test("ConnectionRegistry: by tenant, each connection once, tenants gone when emp
   r.delete("initech", a); // not registered there: nothing changes
   r.delete("nobody", a);
   assert.equal(r.size, 3);
+  assert.deepEqual(r.forTenant("megacorp"), [a, b]);
   r.delete("initech", c);
   assert.equal(r.size, 2);
   assert.deepEqual([...r.tenants()], ["megacorp"], "an emptied tenant is dropped");
@@ -28,4 +37,46 @@ test("ConnectionRegistry: by tenant, each connection once, tenants gone when emp
   assert.deepEqual(seen, [1, 2]);
   assert.equal(r.size, 0);
   assert.deepEqual([...r.tenants()], []);
+});
+
+test("ConnectionRegistry: a removed connection points at no other, and none at it", () => {
+  const r = new ConnectionRegistry<Item>();
+  const items = [1, 2, 3, 4, 5].map(item);
+  for (const x of items) r.add("megacorp", x);
+  const [first, second, middle, fourth, last] = items;
+  r.delete("megacorp", middle);
+  r.delete("megacorp", first);
+  r.delete("megacorp", last);
+  for (const removed of [first, middle, last]) {
+    assert.equal(removed.registryList, null);
+    assert.equal(removed.registryPrev, null);
+    assert.equal(removed.registryNext, null);
+  }
+  // The ones left are linked to each other only, in order of registration.
+  assert.deepEqual(r.forTenant("megacorp"), [second, fourth]);
+  assert.equal(second.registryPrev, null);
+  assert.equal(second.registryNext, fourth);
+  assert.equal(fourth.registryPrev, second);
+  assert.equal(fourth.registryNext, null);
+  r.add("megacorp", middle); // back, at the end
+  assert.deepEqual(r.forTenant("megacorp"), [second, fourth, middle]);
+  assert.equal(r.size, 3);
+});
+
+test("ConnectionRegistry: a connection added under another tenant moves; another registry refuses it", () => {
+  const r = new ConnectionRegistry<Item>();
+  const [a, b] = [item(1), item(2)];
+  r.add("megacorp", a);
+  r.add("megacorp", b);
+  r.add("initech", a);
+  assert.equal(r.size, 2);
+  assert.deepEqual(r.forTenant("megacorp"), [b]);
+  assert.deepEqual(r.forTenant("initech"), [a]);
+  r.delete("megacorp", a); // not there any more: nothing changes
+  assert.equal(r.size, 2);
+  const other = new ConnectionRegistry<Item>();
+  assert.throws(() => other.add("megacorp", a), /another registry/);
+  other.delete("initech", a); // not its connection: nothing changes
+  assert.deepEqual(r.forTenant("initech"), [a]);
+  assert.equal(other.size, 0);
 });
