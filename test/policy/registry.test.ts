@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { ConnectionRegistry, type RegistryItem } from "../../src/policy/index.js";
 
 interface Item extends RegistryItem {
@@ -79,4 +80,48 @@ test("ConnectionRegistry: a connection added under another tenant moves; another
   other.delete("initech", a); // not its connection: nothing changes
   assert.deepEqual(r.forTenant("initech"), [a]);
   assert.equal(other.size, 0);
+});
+
+test("ConnectionRegistry: the lists behave as a map from connection to tenant, in order of registration", () => {
+  const tenants = ["megacorp", "initech", "hooli"];
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 11 }), fc.nat({ max: 2 })), {
+        maxLength: 200,
+      }),
+      (ops) => {
+        const items = Array.from({ length: 12 }, (_, id) => item(id));
+        const r = new ConnectionRegistry<Item>();
+        // Insertion order is registration order; a move re-registers at the end.
+        const model = new Map<Item, string>();
+        for (const [add, id, t] of ops) {
+          const x = items[id];
+          const tenant = tenants[t];
+          if (add) {
+            r.add(tenant, x);
+            if (model.get(x) !== tenant) {
+              model.delete(x);
+              model.set(x, tenant);
+            }
+          } else {
+            r.delete(tenant, x);
+            if (model.get(x) === tenant) model.delete(x);
+          }
+          assert.equal(r.size, model.size);
+          for (const name of tenants) {
+            const expected = [...model].filter(([, m]) => m === name).map(([i]) => i.id);
+            assert.deepEqual(
+              r.forTenant(name).map((i) => i.id),
+              expected,
+            );
+          }
+          assert.deepEqual([...r.tenants()].sort(), [...new Set(model.values())].sort());
+        }
+        for (const x of items) {
+          if (!model.has(x))
+            assert.deepEqual([x.registryList, x.registryPrev, x.registryNext], [null, null, null]);
+        }
+      },
+    ),
+  );
 });
