@@ -26,7 +26,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUN_HEAP_ENV } from "../src/runtime/bun-heap.js";
 import { topFunctions } from "./lib/cpuprofile.js";
@@ -647,7 +647,10 @@ async function policyScale(): Promise<PolicyResult> {
   const checkResult = {
     code: check.status,
     ms: Date.now() - t0,
-    message: `${check.stdout}${check.stderr}`.trim().split("\n")[0]?.slice(0, 300) ?? "",
+    // The file by its name: its directory is this machine's temporary one.
+    message: (`${check.stdout}${check.stderr}`.trim().split("\n")[0] ?? "")
+      .replaceAll(large.file, basename(large.file))
+      .slice(0, 300),
   };
   progress(
     `linkgate check on the large file: exit ${checkResult.code} in ${fmt(checkResult.ms)} ms: ${checkResult.message}`,
