@@ -127,7 +127,7 @@ export class Connection implements DeadlineItem, LiveItem, RegistryItem, SocketO
    * keep. What the connection needs of it afterwards is taken when it is decoded (below).
    */
   header: ProxyHeader | null = null;
-  /** From the PROXY header (null without one): the record's addresses, the registry's key. */
+  /** From the PROXY header (null without one): the record's link and the policy's input. */
   link: LinkIdentity | null = null;
   proxySource: Endpoint | null = null;
   proxyDestination: Endpoint | null = null;
@@ -139,8 +139,6 @@ export class Connection implements DeadlineItem, LiveItem, RegistryItem, SocketO
   /** The decision, and the policy that made it: routing settings come from that policy. */
   policy: PolicyDecision | null = null;
   decidedBy: CompiledPolicy | null = null;
-  /** The registry key while registered (tenant id, or NO_TENANT), else null. */
-  registeredAs: string | null = null;
   upstreamError: ErrorCode | null = null;
   closedBy: ErrorCode | null = null;
   /** The errno code of the socket error that ended the connection (ECONNREFUSED, ...), if any. */
@@ -164,7 +162,8 @@ export class Connection implements DeadlineItem, LiveItem, RegistryItem, SocketO
   liveListed = false;
   livePrev: LiveItem | null = null;
   liveNext: LiveItem | null = null;
-  // Its tenant's list in the gateway's registry, while registered (policy/registry.ts).
+  // Its tenant's list in the gateway's registry (tenant id, or NO_TENANT), while registered
+  // (policy/registry.ts).
   registryList: TenantConnections | null = null;
   registryPrev: RegistryItem | null = null;
   registryNext: RegistryItem | null = null;
@@ -289,8 +288,7 @@ export class Connection implements DeadlineItem, LiveItem, RegistryItem, SocketO
     }
     this.decision = d.verdict;
     // Registered from now on, while still connecting: a revocation must find it too.
-    this.registeredAs = d.tenant?.id ?? NO_TENANT;
-    this.listener.register(this.registeredAs, this);
+    this.listener.register(d.tenant?.id ?? NO_TENANT, this);
     this.connectUpstream(d, policy);
   }
 

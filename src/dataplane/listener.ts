@@ -161,9 +161,7 @@ export class ListenerRuntime {
 
   connectionFinished(c: Connection): void {
     this.live.delete(c);
-    if (c.registeredAs !== null) {
-      this.#context.registry.delete(c.registeredAs, c);
-    }
+    this.#context.registry.remove(c);
     this.#context.observer.closed(c.record());
     this.#context.finished();
   }

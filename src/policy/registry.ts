@@ -69,10 +69,10 @@ export class ConnectionRegistry<T extends RegistryItem> {
     this.#size++;
   }
 
-  /** Removes `connection` from `tenant`'s list; does nothing if it is not there. */
-  delete(tenant: string, connection: T): void {
+  /** Removes `connection` from its tenant's list; does nothing if it is not in this registry. */
+  remove(connection: T): void {
     const list = connection.registryList as TenantList<T> | null;
-    if (list === null || list.registry !== this || list.tenant !== tenant) return;
+    if (list === null || list.registry !== this) return;
     this.#unlink(list, connection);
   }
 

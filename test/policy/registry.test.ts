@@ -22,18 +22,18 @@ test("ConnectionRegistry: by tenant, each connection once, tenants gone when emp
   assert.deepEqual([...r.tenants()].sort(), ["initech", "megacorp"]);
   assert.deepEqual(r.forTenant("megacorp"), [a, b]);
   assert.deepEqual(r.forTenant("nobody"), []);
-  r.delete("initech", a); // not registered there: nothing changes
-  r.delete("nobody", a);
+  r.remove(item(4)); // never registered: nothing changes
   assert.equal(r.size, 3);
   assert.deepEqual(r.forTenant("megacorp"), [a, b]);
-  r.delete("initech", c);
+  r.remove(c);
+  r.remove(c); // twice: removed once
   assert.equal(r.size, 2);
   assert.deepEqual([...r.tenants()], ["megacorp"], "an emptied tenant is dropped");
   // forTenant is a snapshot: deleting while iterating it visits every connection once.
   const seen: number[] = [];
   for (const x of r.forTenant("megacorp")) {
     seen.push(x.id);
-    r.delete("megacorp", x);
+    r.remove(x);
   }
   assert.deepEqual(seen, [1, 2]);
   assert.equal(r.size, 0);
@@ -45,9 +45,9 @@ test("ConnectionRegistry: a removed connection points at no other, and none at i
   const items = [1, 2, 3, 4, 5].map(item);
   for (const x of items) r.add("megacorp", x);
   const [first, second, middle, fourth, last] = items;
-  r.delete("megacorp", middle);
-  r.delete("megacorp", first);
-  r.delete("megacorp", last);
+  r.remove(middle);
+  r.remove(first);
+  r.remove(last);
   for (const removed of [first, middle, last]) {
     assert.equal(removed.registryList, null);
     assert.equal(removed.registryPrev, null);
@@ -73,13 +73,15 @@ test("ConnectionRegistry: a connection added under another tenant moves; another
   assert.equal(r.size, 2);
   assert.deepEqual(r.forTenant("megacorp"), [b]);
   assert.deepEqual(r.forTenant("initech"), [a]);
-  r.delete("megacorp", a); // not there any more: nothing changes
-  assert.equal(r.size, 2);
   const other = new ConnectionRegistry<Item>();
   assert.throws(() => other.add("megacorp", a), /another registry/);
-  other.delete("initech", a); // not its connection: nothing changes
+  other.remove(a); // not its connection: nothing changes
   assert.deepEqual(r.forTenant("initech"), [a]);
+  assert.equal(r.size, 2);
   assert.equal(other.size, 0);
+  r.remove(a); // removed from the tenant it moved to
+  assert.deepEqual([...r.tenants()], ["megacorp"]);
+  assert.equal(r.size, 1);
 });
 
 test("ConnectionRegistry: the lists behave as a map from connection to tenant, in order of registration", () => {
@@ -104,8 +106,8 @@ test("ConnectionRegistry: the lists behave as a map from connection to tenant, i
               model.set(x, tenant);
             }
           } else {
-            r.delete(tenant, x);
-            if (model.get(x) === tenant) model.delete(x);
+            r.remove(x);
+            model.delete(x);
           }
           assert.equal(r.size, model.size);
           for (const name of tenants) {
