@@ -26,7 +26,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUN_HEAP_ENV } from "../src/runtime/bun-heap.js";
 import { topFunctions } from "./lib/cpuprofile.js";
@@ -40,7 +40,13 @@ import {
   rssKiB,
   waitListening,
 } from "./lib/procs.js";
-import { loadAverage, machineDescription, markdownTable, writeSection } from "./lib/report.js";
+import {
+  firstOutputLine,
+  loadAverage,
+  machineDescription,
+  markdownTable,
+  writeSection,
+} from "./lib/report.js";
 import { fmt, median, ratio } from "./lib/stats.js";
 import {
   idleCapacity,
@@ -647,10 +653,7 @@ async function policyScale(): Promise<PolicyResult> {
   const checkResult = {
     code: check.status,
     ms: Date.now() - t0,
-    // The file by its name: its directory is this machine's temporary one.
-    message: (`${check.stdout}${check.stderr}`.trim().split("\n")[0] ?? "")
-      .replaceAll(large.file, basename(large.file))
-      .slice(0, 300),
+    message: firstOutputLine(`${check.stdout}${check.stderr}`, large.file),
   };
   progress(
     `linkgate check on the large file: exit ${checkResult.code} in ${fmt(checkResult.ms)} ms: ${checkResult.message}`,

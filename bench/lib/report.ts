@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const BENCHMARKS_MD = fileURLToPath(new URL("../../docs/BENCHMARKS.md", import.meta.url));
@@ -64,4 +65,13 @@ export function markdownTable(
 ): string {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/**
+ * The first line of a command's output for a report, at most 300 characters, with `file`
+ * named by its base name: its directory is the machine's own (a temporary one), which the
+ * report must not name.
+ */
+export function firstOutputLine(output: string, file: string): string {
+  return (output.trim().split("\n")[0] ?? "").replaceAll(file, basename(file)).slice(0, 300);
 }
