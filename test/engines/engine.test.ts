@@ -26,6 +26,34 @@ describe(`engine ${engine.name}: the socket contract`, () => {
     await owner.saw("drain");
   });
 
+  test("a dialled socket: what the kernel does not take is queued, written, then the FIN", async (t) => {
+    // The Bun engine gives a dialled socket its drain handler only when bytes are first queued.
+    let peer: net.Socket | null = null;
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
+      peer = s;
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    t.after(() => {
+      peer?.destroy();
+      server.close();
+    });
+    const owner = recorder();
+    const socket = engine.connect("127.0.0.1", (server.address() as net.AddressInfo).port, owner);
+    t.after(() => socket.destroy());
+    await owner.saw("open");
+    await waitFor(() => peer !== null, { what: "the accept" });
+    const chunks = Array.from({ length: 256 }, () => randomBytes(64 * 1024)); // 16 MiB
+    let queued = 0;
+    for (const chunk of chunks) if (!socket.write(chunk, chunk.length)) queued++;
+    assert.ok(queued > 0, "the peer backed up: write() reported it");
+    socket.shutdown(); // after the last queued byte
+    const p = peer as unknown as net.Socket;
+    const ended = new Promise<void>((r) => p.once("end", () => r()));
+    // Every byte arrives, then the FIN: on Bun only if the queue was written on drain.
+    assert.equal(await resumeAndHash(p, 16 << 20), sha(chunks));
+    await withTimeout(ended, 5000, "the FIN after the queued bytes");
+  });
+
   test("write() from sharedWriteBuffer: what is queued is a copy, the buffer is free at once", async (t) => {
     const { socket, owner, peer } = await enginePair(t, engine);
     peer.pause(); // the kernel buffers fill up

@@ -93,7 +93,7 @@ export async function resumeAndHash(peer: net.Socket, total: number): Promise<st
  */
 export const FIN_CALLS = {
   node: { halfClose: "end", close: "destroy" },
-  bun: { halfClose: "shutdown", close: "end" },
+  bun: { halfClose: "shutdown", close: "close" },
 } as const;
 
 /** Counts, from now on, the calls of `names` on the engine socket's runtime socket (`raw`). */

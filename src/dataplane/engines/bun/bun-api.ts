@@ -20,8 +20,21 @@ export interface BunSocket<Data> {
   write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   /** No argument: the write side (a FIN; reading goes on). `true`: the read side. */
   shutdown(readSide?: boolean): void;
-  /** Closes the socket at once (close(2)), even with allowHalfOpen: not a half-close. */
+  /**
+   * Closes the socket at once, even with allowHalfOpen: not a half-close. Sets TCP_CORK off
+   * first (a setsockopt(2) that changes nothing for a socket never corked).
+   */
   end(): void;
+  /**
+   * Closes the socket at once (close(2): a FIN, or a reset if unread bytes remain, as for
+   * `end()`), without `end()`'s setsockopt(2); the `close` handler runs as for `end()`.
+   */
+  close(): void;
+  /**
+   * Replaces the handlers. A dialled socket's handlers are its own; an accepted socket's are
+   * its listener's, shared by every socket it accepted.
+   */
+  reload(options: { socket: BunSocketHandlers<Data> }): void;
   pause(): void;
   resume(): void;
   setKeepAlive(enable: boolean, initialDelayMs: number): boolean;
@@ -36,6 +49,11 @@ export interface BunSocketHandlers<Data> {
   data(socket: BunSocket<Data>, data: Buffer): void;
   /** The peer's FIN, when it arrives before linkgate shut its own write side. */
   end?(socket: BunSocket<Data>): void;
+  /**
+   * The socket is writable again after a write the kernel did not take in full. Where this
+   * handler is set, Bun also calls it (after a setsockopt(2) of TCP_CORK) when the peer's FIN
+   * arrives on a half-open socket, which it then polls for writing once.
+   */
   drain?(socket: BunSocket<Data>): void;
   /** The last event: `error` set when a socket error (a reset, a broken pipe) closed it. */
   close?(socket: BunSocket<Data>, error?: BunSocketError): void;

@@ -13,7 +13,13 @@
  * - socket errors (a reset, a broken pipe) arrive as the close event's error;
  * - every read is a new buffer of its own: there is no shared read buffer to protect, so
  *   queued writes keep the buffers they are given (but for engine.ts's sharedWriteBuffer);
- * - `remoteAddress` and `remotePort` make a getpeername(2) each: peer-name.ts makes one.
+ * - `remoteAddress` and `remotePort` make a getpeername(2) each: peer-name.ts makes one;
+ * - `end()` sets TCP_CORK off before its close(2), a system call for nothing here: `close()`
+ *   closes the same way without it;
+ * - with a `drain` handler, the peer's FIN on a half-open socket costs that handler's call and
+ *   the same TCP_CORK setsockopt(2) (Bun polls the socket for writing once): dialled sockets,
+ *   whose handlers are their own, get theirs only when a write leaves bytes queued (`reload`).
+ *   An accepted socket's handlers are its listener's, shared: they keep `drain`.
  */
 import cluster from "node:cluster";
 import type { SocketAddressText } from "../../../ip/sockaddr.js";
@@ -42,6 +48,8 @@ class BunEngineSocket implements EngineSocket {
   remotePort = 0;
   /** What the kernel did not take yet, in order; null when nothing is queued. */
   queue: Buffer[] | null = null;
+  /** Bun calls `drain` on it: always for accepted sockets, from the first queued byte for dialled ones. */
+  drainWatched: boolean;
   /** shutdown() was asked while bytes were queued: the FIN follows them. */
   finPending = false;
   /** The peer's FIN was reported. */
@@ -51,6 +59,7 @@ class BunEngineSocket implements EngineSocket {
   constructor(raw: Raw | null, owner: SocketOwner) {
     this.raw = raw;
     this.owner = owner;
+    this.drainWatched = raw !== null;
     // Read once, for accepted sockets only: the connection's record needs the client's.
     if (raw !== null) {
       readPeer(raw, peer);
@@ -74,6 +83,10 @@ class BunEngineSocket implements EngineSocket {
     // -1: the socket is closed, and its close event says why.
     if (written === length || written < 0) return true;
     this.queue = [kept(buffer, written, length)];
+    if (!this.drainWatched) {
+      this.drainWatched = true;
+      raw.reload(drainingDialOptions);
+    }
     return false;
   }
 
@@ -109,7 +122,7 @@ class BunEngineSocket implements EngineSocket {
    * spends on a socket whose write side is shut. `onClose` follows, as for a shut socket.
    */
   sendFin(raw: Raw): void {
-    if (this.ended) raw.end();
+    if (this.ended) raw.close();
     else raw.shutdown();
   }
 
@@ -126,7 +139,7 @@ class BunEngineSocket implements EngineSocket {
     this.destroyed = true;
     this.queue = null;
     // A dialled socket still connecting is closed when it opens (dialHandlers.open).
-    this.raw?.end();
+    this.raw?.close();
   }
 
   setKeepAlive(delayMs: number): void {
@@ -148,7 +161,10 @@ function errnoOf(error: BunSocketError): string | null {
   return typeof error.code === "string" ? error.code : null;
 }
 
-/** The events every socket shares; `open` differs between accepted and dialled sockets. */
+/**
+ * The events every socket shares; `open` differs between accepted and dialled sockets, and
+ * `drain` is set for dialled ones only once they need it (see the top of this file).
+ */
 const socketHandlers: BunSocketHandlers<BunEngineSocket> = {
   data(raw, data) {
     const s = raw.data;
@@ -158,9 +174,6 @@ const socketHandlers: BunSocketHandlers<BunEngineSocket> = {
     const s = raw.data;
     s.ended = true;
     s.owner.onEnd(s);
-  },
-  drain(raw) {
-    raw.data.flush();
   },
   error(raw, error) {
     const s = raw.data;
@@ -178,12 +191,16 @@ const socketHandlers: BunSocketHandlers<BunEngineSocket> = {
   },
 };
 
+function drain(raw: Raw): void {
+  raw.data.flush();
+}
+
 const dialHandlers: BunSocketHandlers<BunEngineSocket> = {
   ...socketHandlers,
   open(raw) {
     const s = raw.data;
     s.raw = raw;
-    if (s.destroyed) raw.end();
+    if (s.destroyed) raw.close();
     else s.owner.onOpen(s);
   },
   connectError(raw, error) {
@@ -193,6 +210,9 @@ const dialHandlers: BunSocketHandlers<BunEngineSocket> = {
   },
 };
 
+/** A dialled socket's handlers once a write left bytes queued. */
+const drainingDialOptions = { socket: { ...dialHandlers, drain } };
+
 function ignore(): void {}
 
 function listen(
@@ -201,6 +221,7 @@ function listen(
 ): Promise<EngineServer> {
   const handlers: BunSocketHandlers<BunEngineSocket> = {
     ...socketHandlers,
+    drain,
     open(raw) {
       const s = new BunEngineSocket(raw, null as unknown as SocketOwner);
       raw.data = s;
