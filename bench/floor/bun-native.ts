@@ -11,8 +11,10 @@
  * the kernel does not take is queued here; the half-close is shutdown() (end() closes outright); a
  * socket whose write side is shut closes without an end event when the peer's FIN arrives. Like
  * linkgate, it spares Bun's pause() and resume() where they change nothing (a client is not paused
- * while its upstream connects unless it sends more than 64 KiB), and its FIN after the peer's is a
- * close. Prints {"event":"listening","port":P}; exits on SIGTERM.
+ * while its upstream connects unless it sends more than 64 KiB), its FIN after the peer's is a
+ * close, it closes with close() (end() makes a setsockopt(2) first), and its upstream sockets get a
+ * drain handler only once a write leaves bytes queued (with one, the upstream's FIN costs another
+ * setsockopt(2)). Prints {"event":"listening","port":P}; exits on SIGTERM.
  */
 import { DROP, floorArguments, freshHeader, inspect, MORE, READ_AHEAD_BYTES } from "./minimal.ts";
 
@@ -22,7 +24,8 @@ interface Socket {
   readonly remoteAddress: string;
   write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   shutdown(): void;
-  end(): void;
+  close(): void;
+  reload(options: { socket: object }): void;
   pause(): void;
   resume(): void;
 }
@@ -39,6 +42,8 @@ interface Side {
   ended: boolean;
   /** Reading is paused (Bun's pause() and resume() are not free: see pause and resume). */
   paused: boolean;
+  /** Bun calls drain on it: client sockets always, upstream ones once bytes were queued. */
+  drainWatched: boolean;
   /** Bytes queued while the socket connects (client bytes after the hello). */
   connectingBytes: number;
 }
@@ -55,7 +60,7 @@ const Bun = (
 const { listen, upstream, serverNames, upstreamProxy, trusted } =
   floorArguments("bun bun-native.ts");
 
-function side(socket: Socket | null): Side {
+function side(socket: Socket | null, drainWatched: boolean): Side {
   return {
     socket,
     other: null,
@@ -64,6 +69,7 @@ function side(socket: Socket | null): Side {
     finPending: false,
     ended: false,
     paused: false,
+    drainWatched,
     connectingBytes: 0,
   };
 }
@@ -84,7 +90,7 @@ function resume(s: Side | null): void {
 /** Our FIN: after the peer's, a close (the same FIN, one system call less), else the half-close. */
 function sendFin(s: Side): void {
   const socket = s.socket as Socket;
-  if (s.ended) socket.end();
+  if (s.ended) socket.close();
   else socket.shutdown();
 }
 
@@ -102,7 +108,15 @@ function send(to: Side, data: Buffer): boolean {
   const n = to.socket.write(data);
   if (n >= data.length || n < 0) return true;
   to.queue.push(data.subarray(n));
+  watchDrain(to);
   return false;
+}
+
+/** Bytes are queued on `s`: an upstream socket gets its drain handler now. */
+function watchDrain(s: Side): void {
+  if (s.drainWatched) return;
+  s.drainWatched = true;
+  (s.socket as Socket).reload({ socket: drainingUpstreamHandlers });
 }
 
 /** Writes what is queued on `s`; then its pending FIN, and resumes the other side's reads. */
@@ -114,6 +128,7 @@ function flush(s: Side): void {
     if (n < 0) return;
     if (n < head.length) {
       s.queue[0] = head.subarray(n);
+      watchDrain(s);
       return;
     }
     s.queue.shift();
@@ -131,20 +146,21 @@ function forwardFin(from: Side): void {
   else sendFin(to);
 }
 
+function drain(socket: Socket): void {
+  flush(socket.data);
+}
+
 const relayHandlers = {
   data(socket: Socket, data: Buffer) {
     const s = socket.data;
     if (!send(s.other as Side, data)) pause(s);
-  },
-  drain(socket: Socket) {
-    flush(socket.data);
   },
   end(socket: Socket) {
     forwardFin(socket.data);
   },
   close(socket: Socket, error?: Error) {
     const s = socket.data;
-    if (error !== undefined) s.other?.socket?.end();
+    if (error !== undefined) s.other?.socket?.close();
     else if (!s.ended) forwardFin(s); // the FIN after our own: Bun reports no end
   },
 };
@@ -157,15 +173,17 @@ const upstreamHandlers = {
     flush(s);
   },
   connectError(socket: Socket) {
-    socket.data.other?.socket?.end();
+    socket.data.other?.socket?.close();
   },
 };
+const drainingUpstreamHandlers = { ...upstreamHandlers, drain };
 
 const clientHandlers = {
   ...relayHandlers,
+  drain,
   open(socket: Socket) {
-    socket.data = side(socket);
-    if (!trusted(socket.remoteAddress)) socket.end();
+    socket.data = side(socket, true);
+    if (!trusted(socket.remoteAddress)) socket.close();
   },
   data(socket: Socket, data: Buffer) {
     const s = socket.data;
@@ -180,11 +198,11 @@ const clientHandlers = {
       return;
     }
     if (headerLength === DROP) {
-      socket.end();
+      socket.close();
       return;
     }
     s.buffered = null;
-    const u = side(null);
+    const u = side(null, false);
     u.other = s;
     s.other = u;
     const received = buffered.subarray(headerLength);
@@ -202,7 +220,7 @@ const clientHandlers = {
   end(socket: Socket) {
     const s = socket.data;
     if (s.other === null)
-      socket.end(); // FIN before the ClientHello was in
+      socket.close(); // FIN before the ClientHello was in
     else forwardFin(s);
   },
 };
