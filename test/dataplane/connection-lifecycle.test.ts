@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import type { LinkgateConfig, ListenerConfig } from "../../src/config/types.js";
@@ -14,24 +13,9 @@ import { State } from "../../src/dataplane/connection.js";
 import { CompiledPolicy } from "../../src/policy/index.js";
 import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-protocol/index.js";
 import { config, listener, tenant } from "../helpers/config.js";
+import { OPENSSL_HELLO as HELLO, LINK_HEADER as PP, VPCE } from "../helpers/first-bytes.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
 import { waitFor, withTimeout } from "../helpers/programs.js";
-
-/** A real ClientHello with SNI megacorp.api.example.com (test/tls/fixtures). */
-const HELLO = Buffer.from(
-  readFileSync(new URL("../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
-    /\s/g,
-    "",
-  ),
-  "hex",
-);
-const VPCE = "aws:vpce-0123456789abcdef0";
-const PP = encodeProxyHeaderV2({
-  source: { address: "10.1.2.3", port: 1234 },
-  destination: { address: "10.0.0.10", port: 443 },
-  link: VPCE,
-  crc32c: true,
-});
 
 /** An origin that reads linkgate's header, then echoes; it never closes first. */
 async function startEcho(t: TestContext): Promise<number> {

@@ -9,6 +9,7 @@ import { describe, type TestContext, test } from "node:test";
 import type { LinkgateConfig } from "../../src/config/types.js";
 import { encodeProxyHeaderV1, encodeProxyHeaderV2 } from "../../src/proxy-protocol/index.js";
 import { config, listener, tenant } from "../helpers/config.js";
+import { OPENSSL_HELLO } from "../helpers/first-bytes.js";
 import {
   connectThrough,
   type Origin,
@@ -314,16 +315,8 @@ describe("decision table over real sockets", () => {
     async (t) => {
       const e = await env(t, {}, true);
       if (e === null) return;
-      const { readFileSync } = await import("node:fs");
-      const hello = Buffer.from(
-        readFileSync(new URL("../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
-          /\s/g,
-          "",
-        ),
-        "hex",
-      );
       // Re-cut the handshake message into two records.
-      const body = hello.subarray(5);
+      const body = OPENSSL_HELLO.subarray(5);
       const cut = 100;
       const rec = (payload: Buffer) =>
         Buffer.concat([

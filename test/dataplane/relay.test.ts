@@ -6,32 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import type { ListenerConfig } from "../../src/config/types.js";
 import { CONNECTING_READ_AHEAD_BYTES } from "../../src/dataplane/connection.js";
 import type { Engine } from "../../src/dataplane/engine.js";
 import { runtimeEngine } from "../../src/dataplane/engines/index.js";
-import { DONE, encodeProxyHeaderV2, ProxyHeaderDecoder } from "../../src/proxy-protocol/index.js";
+import { DONE, ProxyHeaderDecoder } from "../../src/proxy-protocol/index.js";
 import { config, listener, tenant } from "../helpers/config.js";
+import { OPENSSL_HELLO as HELLO, LINK_HEADER as PP } from "../helpers/first-bytes.js";
 import { startGateway } from "../helpers/gateway.js";
 import { delay, waitFor, withTimeout } from "../helpers/programs.js";
 import { clientHello, extension, serverNameData, toRecords } from "../tls/hello-builder.js";
-
-const HELLO = Buffer.from(
-  readFileSync(new URL("../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
-    /\s/g,
-    "",
-  ),
-  "hex",
-);
-const PP = encodeProxyHeaderV2({
-  source: { address: "10.1.2.3", port: 1234 },
-  destination: { address: "10.0.0.10", port: 443 },
-  link: "aws:vpce-0123456789abcdef0",
-  crc32c: true,
-});
 
 interface EchoOrigin {
   port: number;

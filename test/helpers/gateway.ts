@@ -21,6 +21,7 @@ import {
   type ProxyHeader,
   ProxyHeaderDecoder,
 } from "../../src/proxy-protocol/index.js";
+import { config, listener, tenant } from "./config.js";
 import { type Certificate, requireProgram, selfSignedCert, waitFor } from "./programs.js";
 
 export interface OriginConnection {
@@ -151,6 +152,26 @@ export interface RunningGateway {
   record(index: number, timeoutMs?: number): Promise<ConnectionRecord>;
   /** The next record not yet returned by next(), waiting for it if needed. */
   next(timeoutMs?: number): Promise<ConnectionRecord>;
+}
+
+/**
+ * The data plane (not started) with one `privatelink` listener on 127.0.0.1 that takes a PROXY
+ * header from 127.0.0.1, and the tenant megacorp, routed to 127.0.0.1:`originPort`; `closed`
+ * runs as each connection is reported. For fixtures that run as processes of their own, with
+ * no TestContext to stop it (startGateway is for tests).
+ */
+export function gatewayToOrigin(originPort: number, closed: () => void): Gateway {
+  const base = config({
+    listeners: [listener({ name: "privatelink", trustedProxies: ["127.0.0.1/32"] })],
+    tenants: [tenant("megacorp")],
+  });
+  return new Gateway({
+    policy: new CompiledPolicy({
+      ...base,
+      routing: { ...base.routing, upstream: { host: "127.0.0.1", port: originPort } },
+    }),
+    observer: { opened() {}, closed },
+  });
 }
 
 export async function startGateway(
