@@ -13,28 +13,13 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { encodeProxyHeaderV2 } from "../../../src/proxy-protocol/index.js";
-import { requireProgram, tempDir, withTimeout } from "../../helpers/programs.js";
+import { LINK_HEADER, OPENSSL_HELLO } from "../../helpers/first-bytes.js";
+import { requireProgram, tempDir, waitFor, withTimeout } from "../../helpers/programs.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/gateway-process.ts", import.meta.url));
 const CONNECTIONS = 20;
 const REPLY = Buffer.alloc(64, "r");
-const HELLO = Buffer.from(
-  readFileSync(new URL("../../tls/fixtures/openssl-tls13.hex", import.meta.url), "utf8").replace(
-    /\s/g,
-    "",
-  ),
-  "hex",
-);
-const FIRST_BYTES = Buffer.concat([
-  encodeProxyHeaderV2({
-    source: { address: "10.1.2.3", port: 1234 },
-    destination: { address: "10.0.0.10", port: 443 },
-    link: "aws:vpce-0123456789abcdef0",
-    crc32c: true,
-  }),
-  HELLO,
-]);
+const FIRST_BYTES = Buffer.concat([LINK_HEADER, OPENSSL_HELLO]);
 /** Not a PROXY header: the gateway drops the connection (PP_MISSING_HEADER), closing it. */
 const NOT_A_HEADER = Buffer.from("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
 
@@ -113,18 +98,20 @@ async function tracedConnections(t: TestContext, flow: Flow): Promise<string[]> 
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const listening = await withTimeout(
-    new Promise<{ port: number }>((resolve, reject) => {
-      child.stdout.on("data", () => {
-        const line = stdout.split("\n")[0];
-        if (stdout.includes("\n")) resolve(JSON.parse(line));
-      });
-      child.on("exit", () => reject(new Error(`the gateway exited: ${stderr}`)));
+  let exitCode: number | null = null;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      exitCode = code;
+      resolve(code);
     }),
-    20_000,
-    "the traced gateway to listen",
   );
+  // Its first line says where it listens.
+  await waitFor(() => stdout.includes("\n") || exitCode !== null, {
+    timeoutMs: 20_000,
+    what: "the traced gateway to listen",
+  });
+  assert.ok(stdout.includes("\n"), `the gateway exited (${exitCode}) before listening: ${stderr}`);
+  const listening = JSON.parse(stdout.split("\n")[0]) as { port: number };
   // One at a time: each connection's calls are its own.
   for (let i = 0; i < CONNECTIONS; i++) {
     const received = await withTimeout(

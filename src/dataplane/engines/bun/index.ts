@@ -48,7 +48,10 @@ class BunEngineSocket implements EngineSocket {
   remotePort = 0;
   /** What the kernel did not take yet, in order; null when nothing is queued. */
   queue: Buffer[] | null = null;
-  /** Bun calls `drain` on it: always for accepted sockets, from the first queued byte for dialled ones. */
+  /**
+   * Bun calls `drain` on it: always for accepted sockets, from the first queued byte for
+   * dialled ones.
+   */
   drainWatched: boolean;
   /** shutdown() was asked while bytes were queued: the FIN follows them. */
   finPending = false;
